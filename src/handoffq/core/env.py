@@ -1,0 +1,169 @@
+"""The environment protocol: an IC-SMDP in the PettingZoo AEC shape.
+
+One agent is active at a time. The runner asks the environment for the active agent, gives
+that agent (and only that agent) its observation ``observe(agent)`` and its admissible
+successors, and passes the chosen successor to :meth:`HandoffEnv.step`. ``step`` plays the
+whole invocation of the active agent (its fixed local policy, for pre-configured agents) and
+returns the invocation's duration ``tau`` and discounted reward ``R``; control then passes to
+the chosen successor (``k == active`` means "continue").
+
+Environments with *adaptable* agents also expose local actions: the active agent first picks a
+local action with :meth:`HandoffEnv.act` (one primitive step), then a successor with ``step``.
+
+Observations are small tuples of non-negative integers with known per-dimension sizes
+(``obs_nvec``), i.e. a ``MultiDiscrete`` space. This covers every environment in the package
+(interface classes, destination + flag, AIS bits, register blocks) and lets one estimator
+protocol handle them all (tabular index or MLP features).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "Obs",
+    "Transition",
+    "LocalStep",
+    "HandoffEnv",
+    "VecTransition",
+    "VecHandoffEnv",
+    "EnvError",
+    "check_successor",
+    "obs_size",
+]
+
+Obs = tuple[int, ...]
+
+
+class EnvError(ValueError):
+    """Invalid environment configuration or an illegal call (names the problem)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Outcome of one invocation: duration ``tau`` >= 1, discounted reward ``R``, end flags."""
+
+    duration: int
+    reward: float
+    terminated: bool
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStep:
+    """Outcome of one local action of an adaptable agent (one primitive step)."""
+
+    reward: float
+    terminated: bool
+    truncated: bool
+
+
+@runtime_checkable
+class HandoffEnv(Protocol):
+    """An IC-SMDP simulator: what every handoffq environment implements.
+
+    Attributes:
+        n_agents: number of agents; agents are ``0 .. n_agents-1``.
+        agent_names: a readable name per agent (used by the PettingZoo adapter).
+        gamma: the primitive discount factor.
+        simulated: True when the environment stands in for something real (every
+            environment in this package that is a stand-in says so in its outputs).
+    """
+
+    n_agents: int
+    agent_names: tuple[str, ...]
+    gamma: float
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode (seeding the environment's own generator when given)."""
+
+    @property
+    def active_agent(self) -> int:
+        """The agent whose turn it is."""
+
+    def observe(self, agent: int) -> Obs:
+        """Agent ``agent``'s observation ``phi_i(z, xi_i)`` of the current interface state."""
+
+    def obs_nvec(self, agent: int) -> tuple[int, ...]:
+        """Cardinality of each observation dimension of ``agent``."""
+
+    def candidates(self, agent: int) -> tuple[int, ...]:
+        """Every successor ``agent`` could ever pick (fixed; the estimator's action set)."""
+
+    def admissible(self, agent: int) -> tuple[int, ...]:
+        """Successors admissible now (a subset of ``candidates``; decided by the interface)."""
+
+    def local_actions(self, agent: int) -> int:
+        """Number of local actions of an adaptable ``agent`` (0 for a pre-configured one)."""
+
+    def act(self, local_action: int) -> LocalStep:
+        """Apply a local action of the active (adaptable) agent."""
+
+    def step(self, successor: int) -> Transition:
+        """Play the active agent's invocation and hand control to ``successor``."""
+
+
+def check_successor(env: HandoffEnv, successor: int) -> None:
+    """Raise :class:`EnvError` unless ``successor`` is admissible for the active agent."""
+    adm = env.admissible(env.active_agent)
+    if successor not in adm:
+        raise EnvError(
+            f"successor {successor} is not admissible for agent {env.active_agent} "
+            f"(admissible: {list(adm)})"
+        )
+
+
+def obs_size(nvec: tuple[int, ...]) -> int:
+    """Number of distinct observations of a MultiDiscrete space."""
+    return int(np.prod(np.asarray(nvec, dtype=np.int64))) if nvec else 1
+
+
+@dataclass(frozen=True, slots=True)
+class VecTransition:
+    """Outcomes of one invocation in each of ``B`` episodes (arrays of shape ``(B,)``)."""
+
+    duration: np.ndarray
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+
+
+@runtime_checkable
+class VecHandoffEnv(Protocol):
+    """``B`` independent copies of a pre-configured IC-SMDP stepped together (for speed).
+
+    Slots whose episode ended are restarted by :meth:`reset_slots`; observations and masks
+    are requested per agent for the slots where that agent is active, so a runner can hand
+    each agent its own observations and nothing else.
+    """
+
+    n_envs: int
+    n_agents: int
+    gamma: float
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start fresh episodes in every slot."""
+
+    def active(self) -> np.ndarray:
+        """Active agent of every slot, shape ``(B,)``."""
+
+    def observe(self, slots: np.ndarray, agent: int) -> np.ndarray:
+        """Observations ``(len(slots), d)`` of ``agent`` in ``slots``."""
+
+    def mask(self, slots: np.ndarray, agent: int) -> np.ndarray:
+        """Admissible candidates ``(len(slots), n_candidates(agent))`` of ``agent``."""
+
+    def candidates(self, agent: int) -> tuple[int, ...]:
+        """Candidate successors of ``agent``."""
+
+    def obs_nvec(self, agent: int) -> tuple[int, ...]:
+        """Observation dimension sizes of ``agent``."""
+
+    def step(self, successors: np.ndarray) -> VecTransition:
+        """Play one invocation in every slot."""
+
+    def reset_slots(self, slots: np.ndarray) -> None:
+        """Restart the episodes of ``slots``."""
