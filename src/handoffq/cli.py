@@ -16,12 +16,21 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="IC-Q: learning to hand off under interface constraints.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="IC-Q: learning to hand off under interface constraints."
+)
 console = Console(stderr=True)
 out_console = Console()
 

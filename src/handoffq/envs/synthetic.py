@@ -53,7 +53,7 @@ class SyntheticConfig:
     """Parameters of a synthetic IC-SMDP instance (see the module docstring)."""
 
     n_agents: int = 4
-    n_interface: int = 12
+    n_interface: int = 20
     latent_per_interface: int = 2
     n_private: int = 1
     rho: float = 1.0

@@ -150,6 +150,17 @@ class RunContext:
             raise ExperimentError(f"option --{name}: {raw!r} is not one of {list(choices)}")
         return value
 
+    def option_floats(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        """A comma-separated list of numbers (e.g. ``--rhos 1,0.5,0.2``)."""
+        self._used.add(name)
+        if name not in self.options:
+            return default
+        try:
+            return tuple(float(x) for x in self.options[name].split(",") if x.strip())
+        except ValueError:
+            raise ExperimentError(f"option --{name}: expected numbers separated by commas, "
+                                  f"got {self.options[name]!r}") from None
+
     def check_unused(self) -> None:
         """Raise if an option was given that the experiment does not know."""
         unknown = sorted(set(self.options) - self._used)

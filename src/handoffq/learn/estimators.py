@@ -154,6 +154,8 @@ class MLPEstimator:
         lr: base SGD learning rate (multiplied by the agent's step size schedule).
         radius: if given, project the parameters back into the L2 ball of this radius
             around their initialisation after every step.
+        optimizer: ``"sgd"`` (plain projected SGD, the paper's analysis) or ``"adam"``
+            (robust across widths without retuning ``lr``; the schedule scales its rate).
         seed: seeds the initialisation (a private ``torch.Generator``).
     """
 
@@ -166,6 +168,7 @@ class MLPEstimator:
         inputs: Literal["onehot", "features", "joint_onehot"] = "onehot",
         lr: float = 0.05,
         radius: float | None = None,
+        optimizer: Literal["sgd", "adam"] = "sgd",
         seed: int = 0,
     ) -> None:
         import torch
@@ -198,6 +201,10 @@ class MLPEstimator:
         layers.append(out)
         self.net = torch.nn.Sequential(*layers).float()
         self.theta0 = [p.detach().clone() for p in self.net.parameters()]
+        if optimizer not in ("sgd", "adam"):
+            raise ValueError(f"unknown optimizer {optimizer!r} (expected 'sgd' or 'adam')")
+        self.optimizer = optimizer
+        self._adam = torch.optim.Adam(self.net.parameters(), lr=self.lr) if optimizer == "adam" else None
 
     def encode(self, obs: np.ndarray) -> Any:
         """Input features for a batch of observations ``(B, d)``."""
@@ -236,22 +243,32 @@ class MLPEstimator:
     def update_batch(
         self, obs: np.ndarray, actions: np.ndarray, targets: np.ndarray, step_sizes: np.ndarray
     ) -> None:
-        """One SGD step on the mean squared error of the batch."""
+        """One SGD step on the *summed* squared error of the batch: to first order the same
+        as ``len(batch)`` per-sample steps (what the in-process runner does), taken at once."""
         if len(actions):
-            self._step(obs, actions, targets, float(np.mean(step_sizes)))
+            reduce = "mean" if self._adam is not None else "sum"
+            self._step(obs, actions, targets, float(np.mean(step_sizes)), reduce=reduce)
 
-    def _step(self, obs: np.ndarray, actions: np.ndarray, targets: np.ndarray, step: float) -> np.ndarray:
+    def _step(
+        self, obs: np.ndarray, actions: np.ndarray, targets: np.ndarray, step: float, reduce: str = "mean"
+    ) -> np.ndarray:
         torch = self._torch
         x = self.encode(obs)
         q = self.net(x)[torch.arange(len(actions)), torch.as_tensor(actions, dtype=torch.long)]
         y = torch.as_tensor(np.asarray(targets, float), dtype=torch.float32)
         err = (y - q).detach().numpy()
-        loss = 0.5 * ((q - y) ** 2).mean()
+        sq = 0.5 * (q - y) ** 2
+        loss = sq.sum() if reduce == "sum" else sq.mean()
         self.net.zero_grad()
         loss.backward()
         with torch.no_grad():
-            for p in self.net.parameters():
-                p -= self.lr * step * p.grad
+            if self._adam is not None:
+                for group in self._adam.param_groups:
+                    group["lr"] = self.lr * step
+                self._adam.step()
+            else:
+                for p in self.net.parameters():
+                    p -= self.lr * step * p.grad
             if self.radius is not None:
                 self._project()
         return err
@@ -269,23 +286,29 @@ class MLPEstimator:
 
     def distance_from_init(self) -> float:
         """L2 distance of the parameters from their initial values."""
-        return float(
-            sum(float(((p - p0) ** 2).sum()) for p, p0 in zip(self.net.parameters(), self.theta0))
-            ** 0.5
-        )
+        with self._torch.no_grad():
+            return float(
+                sum(float(((p - p0) ** 2).sum()) for p, p0 in zip(self.net.parameters(), self.theta0))
+                ** 0.5
+            )
 
     def state_dict(self) -> dict[str, Any]:
         """Network weights (numpy arrays) and initial weights."""
-        return {
+        state = {
             "net": {k: v.detach().numpy().copy() for k, v in self.net.state_dict().items()},
             "theta0": [p.numpy().copy() for p in self.theta0],
         }
+        if self._adam is not None:
+            state["adam"] = self._adam.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore network weights."""
         torch = self._torch
         self.net.load_state_dict({k: torch.as_tensor(v) for k, v in state["net"].items()})
         self.theta0 = [torch.as_tensor(p) for p in state["theta0"]]
+        if self._adam is not None and "adam" in state:
+            self._adam.load_state_dict(state["adam"])
 
 
 def _init_linear(lin: Any, gen: Any) -> None:

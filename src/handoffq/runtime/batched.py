@@ -65,10 +65,22 @@ class BatchedRunner:
             for i, slots in groups:
                 if not len(slots):
                     continue
-                for j in np.unique(np.where(alive[slots], new_active[slots], i)):
-                    sel = slots[np.where(alive[slots], new_active[slots], i) == j]
+                # each successor's replies cross the channel separately (audited per sender);
+                # the predecessor then takes one update on everything it received this round
+                sender = np.where(alive[slots], new_active[slots], i)
+                parts, got = [], []
+                for j in np.unique(sender):
+                    sel = slots[sender == j]
                     batch = MessageBatch(value[sel], tr.duration[sel], tr.reward[sel])
-                    self.agents[i].receive_batch(sel, self.channel.send_batch(int(j), i, batch))
+                    got.append(self.channel.send_batch(int(j), i, batch))
+                    parts.append(sel)
+                sel = np.concatenate(parts)
+                merged = MessageBatch(
+                    np.concatenate([b.value for b in got]),
+                    np.concatenate([b.duration for b in got]),
+                    np.concatenate([b.reward for b in got]),
+                )
+                self.agents[i].receive_batch(sel, merged)
             n = env.n_envs
             self.stats.handoffs += n
             self.stats.primitive_steps += int(tr.duration.sum())

@@ -1,0 +1,128 @@
+"""A persistent request cache (SQLite) so that a rerun or a resumed run repeats no call.
+
+The key is the SHA-256 of the canonical JSON of ``(backend name, model, messages, params,
+sample index)``; ``meta`` is not part of the key (real backends ignore it). Writes commit
+at once, so a killed run keeps every answer it got.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from handoffq.llm.base import BackendStats, Completion, LLMBackend, Messages
+
+__all__ = ["request_key", "RequestCache", "CachedBackend"]
+
+
+def request_key(
+    backend: str, model: str, messages: Messages, params: dict[str, Any] | None, sample: int
+) -> str:
+    """Hex SHA-256 of the canonical request."""
+    blob = json.dumps(
+        {
+            "backend": backend,
+            "model": model,
+            "messages": messages,
+            "params": params or {},
+            "sample": int(sample),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class RequestCache:
+    """A thread-safe SQLite table ``key -> (text, prompt_tokens, completion_tokens)``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+                " prompt_tokens INTEGER, completion_tokens INTEGER)"
+            )
+            self._db.commit()
+
+    def get(self, key: str) -> Completion | None:
+        """The cached completion for ``key``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT text, prompt_tokens, completion_tokens FROM completions WHERE key = ?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Completion(
+            text=row[0],
+            prompt_tokens=int(row[1] or 0),
+            completion_tokens=int(row[2] or 0),
+            cached=True,
+        )
+
+    def put(self, key: str, completion: Completion) -> None:
+        """Store a completion (committed immediately)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?)",
+                (key, completion.text, completion.prompt_tokens, completion.completion_tokens),
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+class CachedBackend:
+    """Wrap a backend with a :class:`RequestCache` (same protocol; counts cache hits).
+
+    ``stats.calls`` counts requests that reached the model; ``stats.cache_hits`` those served
+    from the cache. Token counts include both (what the workflow consumed).
+    """
+
+    def __init__(self, inner: LLMBackend, cache: RequestCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.model = inner.model
+        self.simulated = bool(getattr(inner, "simulated", False))
+        self.stats = BackendStats()
+
+    def complete(
+        self,
+        messages: Messages,
+        params: dict[str, Any] | None = None,
+        sample: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> Completion:
+        """A cached answer if there is one, else the inner backend's (then stored)."""
+        key = request_key(self.name, self.model, messages, params, sample)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.stats.add(
+                cache_hits=1,
+                prompt_tokens=hit.prompt_tokens,
+                completion_tokens=hit.completion_tokens,
+            )
+            return hit
+        out = self.inner.complete(messages, params=params, sample=sample, meta=meta)
+        self.cache.put(key, out)
+        self.stats.add(
+            calls=1, prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens
+        )
+        return out

@@ -1,0 +1,82 @@
+"""Local llama.cpp backend: any GGUF file through ``llama-cpp-python`` (``[llamacpp]`` extra).
+
+Calls are serialised (one model instance is not thread-safe). ``sample`` is added to the
+seed so that distinct samples of one prompt differ when the temperature is above 0.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from handoffq.llm.base import BackendStats, Completion, LLMError, Messages
+
+__all__ = ["LlamaCppBackend"]
+
+
+class LlamaCppBackend:
+    """Chat completions from a local GGUF model.
+
+    Args:
+        model_path: path of the ``.gguf`` file.
+        n_ctx: context length.
+        n_threads: CPU threads (None: llama.cpp's default).
+        seed: base sampling seed.
+        chat_format: llama.cpp chat format name (None: from the GGUF metadata).
+    """
+
+    name = "llamacpp"
+    simulated = False
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+        chat_format: str | None = None,
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ModuleNotFoundError:
+            raise LLMError(
+                "the llamacpp backend needs llama-cpp-python: pip install 'handoffq[llamacpp]'"
+            ) from None
+        path = Path(model_path)
+        if not path.is_file():
+            raise LLMError(f"GGUF model file {path} does not exist")
+        self.model = path.name
+        self.seed = int(seed)
+        self.stats = BackendStats()
+        self._lock = threading.Lock()
+        self._llm = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            seed=self.seed,
+            chat_format=chat_format,
+            verbose=False,
+        )
+
+    def complete(
+        self,
+        messages: Messages,
+        params: dict[str, Any] | None = None,
+        sample: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> Completion:
+        """One chat completion from the local model."""
+        params = dict(params or {})
+        with self._lock:
+            resp = self._llm.create_chat_completion(
+                messages=messages, seed=self.seed + int(sample), **params
+            )
+        try:
+            text = resp["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            text = ""
+        usage = resp.get("usage") or {}
+        pt, ct = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+        self.stats.add(calls=1, prompt_tokens=pt, completion_tokens=ct)
+        return Completion(text=text, prompt_tokens=pt, completion_tokens=ct)

@@ -1,0 +1,121 @@
+"""Per-agent checkpoints: every agent saves and loads its *own* state in its *own* file.
+
+There is never a joint file of all agents: agent ``i`` writes ``agent_{i}.ckpt`` under a
+checkpoint directory, from its own :meth:`state_dict` (estimators, counters, generator).
+A checkpoint is written atomically (a temporary file in the same directory, flushed, then
+``os.replace``), so a crash mid-write leaves the previous checkpoint intact.
+
+The same functions serve the in-process runner (:func:`save_team` / :func:`load_team`, called
+by the driver for each agent in turn) and the Ray runner, where each agent actor calls
+:func:`save_agent` / :func:`load_agent` for itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CheckpointError",
+    "FORMAT_VERSION",
+    "agent_checkpoint_path",
+    "save_agent",
+    "load_agent",
+    "read_agent_state",
+    "save_team",
+    "load_team",
+]
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is unreadable, of another format, or of another agent."""
+
+
+def agent_checkpoint_path(directory: str | os.PathLike[str], agent_id: int) -> Path:
+    """The file that holds agent ``agent_id``'s own checkpoint under ``directory``."""
+    if int(agent_id) < 0:
+        raise CheckpointError(f"agent id must be >= 0, got {agent_id}")
+    return Path(directory) / f"agent_{int(agent_id)}.ckpt"
+
+
+def save_agent(
+    agent: Any, path: str | os.PathLike[str], meta: dict[str, Any] | None = None
+) -> Path:
+    """Atomically write ``agent.state_dict()`` (plus ``meta``) to ``path``; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "format": FORMAT_VERSION,
+        "agent_id": int(agent.agent_id),
+        "meta": dict(meta or {}),
+        "state": agent.state_dict(),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_agent_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The record stored at ``path``: ``{"format", "agent_id", "meta", "state"}``."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            record = pickle.load(fh)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # corrupt or foreign file
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} is not a handoffq agent checkpoint (format {FORMAT_VERSION})"
+        )
+    return record
+
+
+def load_agent(agent: Any, path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Load ``agent``'s own checkpoint from ``path`` if it exists; return its ``meta`` (or None).
+
+    Raises :class:`CheckpointError` if the file belongs to another agent.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    record = read_agent_state(path)
+    if record["agent_id"] != int(agent.agent_id):
+        raise CheckpointError(
+            f"checkpoint {path} is agent {record['agent_id']}'s, not agent {agent.agent_id}'s"
+        )
+    agent.load_state_dict(record["state"])
+    return record["meta"]
+
+
+def save_team(
+    agents: Sequence[Any], directory: str | os.PathLike[str], meta: dict[str, Any] | None = None
+) -> list[Path]:
+    """Each agent writes its own file under ``directory`` (one file per agent)."""
+    return [
+        save_agent(agent, agent_checkpoint_path(directory, agent.agent_id), meta)
+        for agent in agents
+    ]
+
+
+def load_team(agents: Sequence[Any], directory: str | os.PathLike[str]) -> list[bool]:
+    """Each agent loads its own file from ``directory`` if present; which ones did."""
+    return [
+        load_agent(agent, agent_checkpoint_path(directory, agent.agent_id)) is not None
+        for agent in agents
+    ]

@@ -1,0 +1,67 @@
+"""Tests of the routing experiment's pieces and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from handoffq.experiments.common import ExperimentError, RunContext
+from handoffq.experiments.routing import recovery_steps, run
+
+
+def test_recovery_steps_rule() -> None:
+    starts = np.arange(11) * 10
+    means = np.array([5, 5, 5, 20, 15, 6, 5, 6, 5, 5, 5], float)
+    assert recovery_steps(starts, means, 30, threshold=6.0) == 20
+    assert recovery_steps(starts, means, 30, threshold=4.0) is None
+    means[6] = np.nan  # an empty bin does not count as recovered
+    assert recovery_steps(starts, means, 30, threshold=6.0) == 40
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ctx = RunContext(
+        out=tmp_path,
+        quick=True,
+        options={
+            "families": "chain,barabasi_albert",
+            "sizes": "8",
+            "seeds": "2",
+            "loads": "0.5,1.5",
+            "steps": "300",
+            "fail-steps": "400",
+            "bin": "50",
+        },
+    )
+    summary = run(ctx)
+    ctx.check_unused()
+    assert summary["min_accuracy"] == 1.0
+    assert set(summary["accuracy"]) == {"chain", "barabasi_albert"}
+    assert "high_load_ratio" in summary and "recovery_steps" in summary
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["simulated"] is True and json.loads((tmp_path / "config.json").read_text())["simulated"]
+    assert (tmp_path / "results.csv").exists()
+    assert {p.name for p in tmp_path.glob("*.png")} >= {
+        "accuracy_per_family.png",
+        "delivery_vs_load.png",
+    }
+
+
+def test_bad_option() -> None:
+    with pytest.raises(ExperimentError, match="families"):
+        run(RunContext(out=__import__("pathlib").Path("/tmp/unused_routing"), options={"families": "torus"}))
+
+
+def test_static_part_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ctx = RunContext(
+        out=tmp_path,
+        quick=True,
+        options={"families": "chain,watts_strogatz", "sizes": "6,9", "seeds": "2", "parts": "static"},
+    )
+    summary = run(ctx)
+    assert summary["min_accuracy"] == 1.0 and summary["all_stable"] is True
+    assert summary["shortest_path_accuracy"] == 1.0
+    assert all(v < 1.0 for v in summary["random_walk_accuracy"].values())
+    assert (tmp_path / "accuracy_per_family.png").exists()
