@@ -53,7 +53,9 @@ def reference_loop(cfg: SyntheticConfig, budget: int, seed: int = 0) -> int:
                 q[key] += 0.1 * (reward + gamma**tau * v - q[key])
                 updates += 1
                 pending = None
-            if term or trunc or updates >= budget:
+            if updates >= budget:
+                break
+            if term or trunc:
                 env.step(None)
                 continue
             action = int(rng.choice(legal))

@@ -48,7 +48,7 @@ def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
         env,
         seed=seed,
         exploration=Exploration(epsilon=0.5, epsilon_min=0.02, decay=0.9999),
-        schedule=StepSize(kind="visits", a0=1.0, power=1.0),
+        schedule=StepSize(kind="visits", a0=1.0, power=0.6),
     )
     ch, curve = Channel(), []
     for e in range(episodes):

@@ -26,19 +26,21 @@ operand 2 (from ``src2``) / other; ``ALU``: empty / sum / difference of the oper
 ``op1 < op2`` / flag ``op1 >= op2`` / other; ``WD``: empty / the instruction's result / other
 (for ``MAX``/``MIN`` the result is known only once the operands were compared). Agent ``i``
 observes only its *visible register block*: the opcode of the IR (the decoded control line every
-unit receives; ``n_ops`` while the IR is empty) and the tags of the registers it reads or writes
-- never an address, a register's value or a memory cell's value.
+unit receives; ``n_ops`` while the IR is empty), the tags of the registers it reads or writes and
+(``scoreboard=True``, the default) the *scoreboard*, the ready bit of each of the six units as one
+integer in ``[0, 64)`` - the control-plane state a scoreboarded CPU's issue logic exposes. Never
+an address, a register's value or a memory cell's value.
 
-======== =============================== ==================================================
-agent    observation                     local actions (an activation is exactly one)
-======== =============================== ==================================================
-starter  ``(pending op,)``               ``FETCH`` (IR <- instruction)
-loader_a ``(op, RA tag)``                ``LOAD f``: ``RA <- mem[IR.f]``, f in src1/src2/dst
-loader_b ``(op, RB tag)``                ``LOAD f``: ``RB <- mem[IR.f]``
-alu      ``(op, RA tag, RB tag, ALU)``   ``ADD``, ``SUB`` (``ALU <- RA -/+ RB``), ``CMP``
-selector ``(op, RA, RB, ALU, WD tags)``  route ``RA`` / ``RB`` / ``ALU`` into ``WD``
-writer   ``(op, WD tag)``                ``WRITE f``: ``mem[IR.f] <- WD`` (commits)
-======== =============================== ==================================================
+======== ======================================= ==========================================
+agent    observation (+ scoreboard)              local actions (an activation is exactly one)
+======== ======================================= ==========================================
+starter  ``(pending op, IR valid)``              ``FETCH`` (IR <- instruction)
+loader_a ``(op, RA tag)``                        ``LOAD f``: ``RA <- mem[IR.f]``, f in src1/src2/dst
+loader_b ``(op, RB tag)``                        ``LOAD f``: ``RB <- mem[IR.f]``
+alu      ``(op, RA tag, RB tag, ALU)``           ``ADD``, ``SUB`` (``ALU <- RA +/- RB``), ``CMP``
+selector ``(op, RA, RB, ALU, WD tags)``          route ``RA`` / ``RB`` / ``ALU`` into ``WD``
+writer   ``(op, WD tag)``                        ``WRITE f``: ``mem[IR.f] <- WD`` (commits)
+======== ======================================= ==========================================
 
 Local actions address memory through IR fields (addressing modes), so no decision depends on a
 particular address either.
@@ -46,32 +48,51 @@ particular address either.
 **Firing rules and handoffs.** Each unit fires at most once per instruction and only when
 *ready*: the starter first; a loader once the instruction is fetched; the ALU when ``RA`` and
 ``RB`` are valid; the selector when one of its sources is valid; the writer when ``WD`` is
-valid. An activation of a unit that is not ready (or has fired) does nothing but cost its
-steps. Every agent may hand off to any other agent (all are always admissible, so the
-PettingZoo action mask is exact); whom to call, and what each unit does, is learned. When no
-unit is ready any more the machine stalls and the episode ends as a failure.
+valid. Every agent may hand off to any other agent (all are always admissible, so the
+PettingZoo action mask is exact); whom to call, and what each unit does, is learned. Handing
+off to a unit that is not ready is a *bus fault* (``fault_on_unready=True``, the default): the
+machine halts and the episode fails (with ``False`` the call merely wastes the activation).
+When no unit is ready any more the machine stalls and the episode fails too.
 
 **Dynamics, rewards, end.** The starter is active first. An activation is one local action
 (:meth:`CPUEnv.act`, one primitive step) followed by a handoff (:meth:`CPUEnv.step`, one
-primitive step: the bus transfer), so ``tau = 1`` per handoff. Every primitive step costs
-``step_cost`` (default 0.01). A ``WRITE`` commits the result: the episode terminates, and the
-step earns ``success_reward`` (default 1) on top of its cost when the memory then equals the
-target exactly. After ``max_steps`` primitive steps (default 30) the episode is truncated (the
-cycle budget is spent; no reward). An episode *succeeds* when it ends with the memory equal to
-the target (:attr:`CPUEnv.success`): the exact-match accuracy reported.
+primitive step: the bus transfer), so ``tau = 1`` per handoff and an episode has at most six
+activations. Every primitive step costs ``step_cost`` (default 0.01). A ``WRITE`` commits the
+result: the episode terminates, and the step earns ``success_reward`` (default 1) on top of
+its cost when the memory then equals the target exactly. After ``max_steps`` primitive steps
+(default 30) the cycle budget is spent: the machine halts and the episode fails (a termination,
+so no value is bootstrapped past it). An episode *succeeds* when it ends with the memory equal
+to the target (:attr:`CPUEnv.success`): the exact-match accuracy reported.
+
+**Reward shaping (value-free, potential-based).** With ``shaping = c > 0`` every primitive step
+also earns ``F = gamma * Phi(s') - Phi(s)`` with ``Phi(s) = c * stages_done(s)`` and ``Phi = 0``
+once the episode has ended (:func:`shaping_term`). :meth:`CPUEnv.stages_done` counts the stages
+of the canonical program completed so far, read from provenance tags only: IR fetched; ``RA``
+holds operand 1; ``RB`` holds operand 2 and the ALU the opcode's result tag (both skipped for
+``MOV``); ``WD`` holds the result. By Ng, Harada & Russell (1999) such shaping leaves every
+policy's ranking unchanged: the discounted return of any episode only shifts by ``-Phi(s_0)``
+(``= 0`` here), so the optimal team is the same; the reward ``R`` in each message is still one
+scalar. It turns the single end-of-episode reward into a signal at each stage, which is what
+lets tabular IC-Q find the six-unit programs within a few thousand handoffs (without it, the
+same learners reach 0 accuracy on the same budget: see the experiment's notes).
 
 **Why learned workflows generalise to unseen integers.** What an agent must decide - which
 cell to load, which ALU operation to run, which register to route, where to write, whom to hand
-off to - depends on the instruction's structure (opcode, IR fields) and on provenance tags
-and the comparison flag, not on the integers themselves. The integers flow through the data path and
-the ALU computes them exactly, so a team trained on values from 20% of the range runs the same
-control on values it never saw. This generalisation is *designed in* by the observation maps
-(each block carries what its agent's decision needs, so the AIS gap is zero here; a unit that
-needed a field outside its block would see an aliased state); the learners earn accuracy only
-by discovering, from the end-of-episode reward alone, the per-opcode workflow (whom to hand to)
-and the right local action in each block. A learner that sees the raw integers (the centralised
-full-state baseline, :meth:`CPUEnv.full_state`) has no such guarantee: its inputs on unseen
-values are new to it.
+off to - depends on the instruction's structure (opcode, IR fields) and on provenance tags, the
+comparison flag and the scoreboard, none of which is a value: every observation is a function
+of the opcode, the tags, the flag and the ready bits only (no observation dimension has more
+than ``max(n_ops + 1, 64)`` symbols, whatever ``value_range`` is). A greedy team is therefore a
+fixed program over these symbols; on a task from the unseen part of the range it visits exactly
+the observations it visits on a training task of the same opcode and flag, takes the same
+actions, and the integers flow through the data path where the ALU computes them exactly. So
+a team that is correct on every opcode and flag in training is correct on unseen values, and 20%
+(even 10%) of the range suffices. The learners still earn this: they must discover, from
+rewards alone, the per-opcode workflow (whom to hand to) and the right local action in each
+block. (Values matter only through coincidences - e.g. a wrong register that happens to hold
+the right number - which are more frequent in a small training range and can only mislead,
+never help, the learner.) A learner that sees the raw integers (the centralised full-state
+baseline, :meth:`CPUEnv.full_state`) has no such guarantee: its inputs on unseen values are new
+to it.
 
 This is a software model of a toy CPU (no hardware is involved): outputs say ``simulated``.
 """
@@ -150,7 +171,8 @@ class CPUConfig:
     success_reward: float = 1.0
     max_steps: int = 30
     shaping: float = 0.0
-
+    fault_on_unready: bool = True
+    scoreboard: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_cells, int) or self.n_cells < 2:
@@ -376,6 +398,8 @@ class CPUEnv:
         self.n_ops = len(cfg.ops)
         o = self.n_ops + 1
         self._nvec = ((self.n_ops, 2), (o, 4), (o, 4), (o, 4, 4, 6), (o, 4, 4, 6, 3), (o, 3))
+        if cfg.scoreboard:
+            self._nvec = tuple(nv + (1 << self.n_agents,) for nv in self._nvec)
         self._n_local = (1, 3, 3, 3, 3, 3)
         self._candidates = tuple(
             tuple(k for k in range(self.n_agents) if k != i) for i in range(self.n_agents)
@@ -415,6 +439,7 @@ class CPUEnv:
         self.flag: bool | None = None  # op1 >= op2, once compared
         self.fired = [False] * self.n_agents
         self.committed = False
+        self.fault = False
         self.steps = 0
         self._active = STARTER
         self._acted = False
@@ -431,7 +456,19 @@ class CPUEnv:
         return self.committed and tuple(self.memory) == self.task.target
 
     def observe(self, agent: int) -> tuple[int, ...]:
-        """Agent ``agent``'s visible register block (IR fields and tags, never values)."""
+        """Agent ``agent``'s visible register block (IR fields and tags, never values).
+
+        With ``config.scoreboard`` the block ends with the scoreboard: the ready bits of the
+        six units as one integer (bit ``k``: unit ``k`` is ready).
+        """
+        block = self._block(agent)
+        return block + (self.scoreboard(),) if self.config.scoreboard else block
+
+    def scoreboard(self) -> int:
+        """Ready bits of the six units as an integer (bit ``k`` set: unit ``k`` is ready)."""
+        return sum(1 << k for k in range(self.n_agents) if self._ready(k))
+
+    def _block(self, agent: int) -> tuple[int, ...]:
         if agent == STARTER:
             return (self.op_index, int(self.fetched))
         # an empty IR (before the fetch) reads as opcode n_ops
@@ -504,8 +541,10 @@ class CPUEnv:
         if not any(self._ready(k) for k in range(self.n_agents)):  # stall: a failure
             self._done = True
             return LocalStep(reward + shaping_term(0.0, phi0, self.gamma), True, False)
+        if self._timeout():  # the cycle budget is spent: the machine halts, a failure
+            return LocalStep(reward + shaping_term(0.0, phi0, self.gamma), True, False)
         reward += shaping_term(self.potential(), phi0, self.gamma)
-        return LocalStep(reward, False, self._timeout())
+        return LocalStep(reward, False, False)
 
     def step(self, successor: int) -> Transition:
         """Hand control to ``successor`` (one primitive step: the bus transfer)."""
@@ -520,8 +559,16 @@ class CPUEnv:
         self._acted = False
         self._active = int(successor)
         phi = self.potential()  # the bus transfer changes no register: F = (gamma - 1) * phi
+        if self.config.fault_on_unready and not self._ready(self._active):
+            self._done = True  # a bus fault: the called unit cannot fire; the machine halts
+            self.fault = True
+            return Transition(1, -self.config.step_cost + shaping_term(0.0, phi, self.gamma),
+                              True, False)
+        if self._timeout():  # the cycle budget is spent: the machine halts, a failure
+            return Transition(1, -self.config.step_cost + shaping_term(0.0, phi, self.gamma),
+                              True, False)
         reward = -self.config.step_cost + shaping_term(phi, phi, self.gamma)
-        return Transition(1, reward, False, self._timeout())
+        return Transition(1, reward, False, False)
 
     # ------------------------------------------------------------- shaping
     def stages_done(self) -> int:

@@ -493,18 +493,32 @@ class RoutingVecEnv(_Topology):
 
 
 class RouterSweepRunner:
-    """Trains routers in sweeps: each sweep visits every router once (random order) with one
-    fresh packet per destination, lets it make one hop, and passes the reply back.
+    """Trains routers in sweeps: each sweep visits every router once (random order), the
+    router hands fresh packets to its neighbours, and every reply travels back through the
+    audited channel.
 
     This is a training *schedule* for IC-Q, not a new learner: router ``i`` is handed its own
     ``(destination, detained)`` observations only and chooses with ``decide_batch``; each
     successor ``j`` computes its value at its own observation of the packet with
     ``value_batch``; the three numbers travel ``j -> i`` as a
     :class:`~handoffq.core.channel.MessageBatch` through the audited :class:`Channel` and
-    ``i`` learns with ``receive_batch``. The dynamics are :class:`RoutingVecEnv`'s (one hop,
-    episode truncated after it - a time limit, so the value is bootstrapped). Because later
-    routers in a sweep already see their successors' fresh values, information crosses
-    several hops per sweep (Gauss-Seidel), which is what makes 1000-router graphs cheap.
+    ``i`` learns with ``receive_batch`` (the update is unchanged). The dynamics are
+    :class:`RoutingVecEnv`'s (one hop, after any detention; the episode is truncated after
+    it - a time limit, so the value is bootstrapped). Two schedules:
+
+    * ``"probe"`` (default): router ``i`` sends one probe packet per ``(destination,
+      neighbour)`` pair - for the probe to ``k`` the interface admits only ``k``, so
+      ``decide_batch`` (any exploration rule) must pick it. This is exploration over the
+      admissible successors, done exhaustively: every entry of ``i``'s table is refreshed
+      once per sweep, so the number of sweeps to convergence is about the graph's diameter
+      (Bellman-Ford), independent of the degrees. ``deg(i) * (N - 1)`` samples per router.
+    * ``"greedy"``: one packet per destination, the successor chosen by ``decide_batch``
+      over all neighbours (with zero-initialised, i.e. optimistic, estimates each untried
+      neighbour looks best, so convergence takes about ``max degree x diameter`` sweeps).
+      ``N - 1`` samples per router.
+
+    Because later routers in a sweep already see their successors' fresh values, information
+    crosses several hops per sweep (Gauss-Seidel).
 
     Args:
         graph: the routing graph (validated as in :class:`RoutingEnv`).
@@ -512,6 +526,7 @@ class RouterSweepRunner:
         config: the environment configuration.
         seed: seeds the environment (detention) and the sweep order.
         auditor: optional ``(src, dst, payload)`` callable seeing every message.
+        schedule: ``"probe"`` or ``"greedy"`` (see above).
     """
 
     def __init__(
@@ -521,10 +536,14 @@ class RouterSweepRunner:
         config: RoutingConfig | None = None,
         seed: int = 0,
         auditor: object | None = None,
+        schedule: str = "probe",
     ) -> None:
         from handoffq.core.channel import Channel
         from handoffq.runtime.base import TrainStats
 
+        if schedule not in ("probe", "greedy"):
+            raise EnvError(f"unknown sweep schedule {schedule!r} (expected 'probe' or 'greedy')")
+        self.schedule = schedule
         ss = np.random.SeedSequence(int(seed))
         env_seed, order_seed = (int(c.generate_state(1)[0]) for c in ss.spawn(2))
         probe = RoutingVecEnv(graph, config, n_envs=1, seed=env_seed)
@@ -538,11 +557,72 @@ class RouterSweepRunner:
         self.stats = TrainStats()
         self.sweeps = 0
         self._rng = np.random.default_rng(order_seed)
+        max_deg = max(len(nb) for nb in self.env._nbrs)
+        n_slots = self.env.n_envs * (max_deg if schedule == "probe" else 1)
         for a in self.agents:
-            a.start_batch(self.env.n_envs)  # type: ignore[attr-defined]
+            a.start_batch(n_slots)  # type: ignore[attr-defined]
 
     def sweep(self) -> int:
         """One sweep over every router; returns the number of handoffs played."""
+        if self.schedule == "probe":
+            return self._sweep_probe()
+        return self._sweep_greedy()
+
+    def _sweep_probe(self) -> int:
+        env, n, cfg = self.env, self.env.n_agents, self.env.config
+        done = 0
+        for i in self._rng.permutation(n):
+            i = int(i)
+            nb = np.asarray(env.candidates(i), dtype=np.int64)
+            deg = len(nb)
+            dests = np.delete(np.arange(n), i)
+            m = len(dests)
+            slots = np.arange(deg * m)
+            d = np.tile(dests, deg)
+            cols = np.repeat(np.arange(deg), m)
+            flags = env._draw_flags(len(slots))
+            mask = np.zeros((len(slots), deg), dtype=bool)
+            mask[slots, cols] = True  # the probe to neighbour k admits k only
+            agent = self.agents[i]
+            succ = agent.decide_batch(slots, np.stack([d, flags], axis=1), mask)
+            if not np.array_equal(succ, nb[cols]):
+                raise RuntimeError(f"router {i} picked a successor outside the admissible set")
+            wait = flags * cfg.detain_steps
+            g = cfg.gamma
+            waited = wait.astype(float) if g == 1.0 else (1.0 - g**wait) / (1.0 - g)
+            reward = -cfg.wait_cost * waited - cfg.hop_cost * g**wait
+            duration = wait + 1
+            term = succ == d
+            nxt = np.where(term, 0, env._draw_flags(len(slots)))
+            values = []
+            for c, j in enumerate(nb):
+                j = int(j)
+                sel = slice(c * m, (c + 1) * m)
+                value = np.zeros(m)
+                alive = np.flatnonzero(~term[sel])
+                if len(alive):
+                    obs_j = np.stack([d[sel][alive], nxt[sel][alive]], axis=1)
+                    value[alive] = self.agents[j].value_batch(  # type: ignore[attr-defined]
+                        obs_j, np.ones((len(alive), len(env.candidates(j))), dtype=bool)
+                    )
+                batch = MessageBatch(value, duration[sel], reward[sel])
+                values.append(self.channel.send_batch(j, i, batch))
+            # every reply crossed the channel on its own; router i then learns from them at once
+            merged = MessageBatch(
+                np.concatenate([b.value for b in values]),
+                np.concatenate([b.duration for b in values]),
+                np.concatenate([b.reward for b in values]),
+            )
+            agent.receive_batch(slots, merged)
+            done += len(slots)
+            self.stats.primitive_steps += int(duration.sum())
+            self.stats.episodes += len(slots)
+        self.stats.handoffs += done
+        self.stats.messages = self.channel.n_messages
+        self.sweeps += 1
+        return done
+
+    def _sweep_greedy(self) -> int:
         env, n = self.env, self.env.n_agents
         slots = np.arange(env.n_envs)
         done = 0

@@ -71,6 +71,7 @@ class DynamicConfig:
     capacity: int = 60000
     fail_at: int | None = None
     fail_edge: tuple[int, int] | None = None
+    no_backtrack: bool = False
 
     def __post_init__(self) -> None:
         if self.load < 0:
@@ -155,6 +156,7 @@ class PacketNetwork:
         self.rng = np.random.default_rng(seed)
         self.nbrs = [tuple(sorted(self.graph.neighbors(i))) for i in range(self.n)]
         self.live = [np.ones(len(nb), dtype=bool) for nb in self.nbrs]
+        self._nbr_arr = [np.asarray(nb, dtype=np.int64) for nb in self.nbrs]
         cfg = self.config
         if cfg.fail_edge is not None:
             u, v = cfg.fail_edge
@@ -191,8 +193,17 @@ class PacketNetwork:
             return self.dest[slots][:, None]
         return np.stack([self.dest[slots], flags], axis=1)
 
-    def _mask(self, router: int, m: int) -> np.ndarray:
-        return np.broadcast_to(self.live[router], (m, len(self.nbrs[router])))
+    def _mask(self, router: int, slots: np.ndarray) -> np.ndarray:
+        """Admissible links of ``router`` for each packet: live ones, minus (with
+        ``no_backtrack``) the link back to the router the packet came from, unless it is the
+        only live one."""
+        m = len(slots)
+        base = np.broadcast_to(self.live[router], (m, len(self.nbrs[router])))
+        if not self.config.no_backtrack or m == 0:
+            return base
+        back = self._nbr_arr[router][None, :] == self.prev[slots][:, None]
+        mask = base & ~back
+        return np.where(mask.any(axis=1, keepdims=True), mask, base)
 
     def _reply(self, src: int, slots: np.ndarray, value: np.ndarray, tau: np.ndarray) -> None:
         """Send ``(value, tau, R)`` from router ``src`` to each slot's predecessor."""
@@ -259,7 +270,7 @@ class PacketNetwork:
                         ga = go[arr]
                         v = self.routers[k].value_batch(  # type: ignore[attr-defined]
                             self._obs(k, ga, np.zeros(len(ga), dtype=np.int64)),
-                            self._mask(k, len(ga)),
+                            self._mask(k, ga),
                         )
                         self._reply(k, ga, np.asarray(v, float), self.prev_wait[ga] + 1)
         # injection
@@ -294,9 +305,9 @@ class PacketNetwork:
             if replied.any():
                 svc = replied & self._service[self.prev[slots]]
                 if svc.any():
-                    v = router.value_batch(obs[svc], self._mask(k, int(svc.sum())))  # type: ignore[attr-defined]
+                    v = router.value_batch(obs[svc], self._mask(k, slots[svc]))  # type: ignore[attr-defined]
                     self._reply(k, slots[svc], np.asarray(v, float), t - self.sent_at[slots[svc]])
-            succ = np.asarray(router.decide_batch(slots, obs, self._mask(k, m)), dtype=np.int64)  # type: ignore[attr-defined]
+            succ = np.asarray(router.decide_batch(slots, obs, self._mask(k, slots)), dtype=np.int64)  # type: ignore[attr-defined]
             self.prev[slots] = k
             self.sent_at[slots] = t
             self.prev_wait[slots] = wait

@@ -73,23 +73,32 @@ def run(ctx: RunContext) -> dict:
     quick = ctx.quick
     fractions = _parse_fractions(ctx.option("fractions", "0.1,0.2,0.5,1.0"))
     n_seeds = ctx.option("seeds", 3 if quick else 5)
-    budget = ctx.option("budget", 10_000 if quick else 100_000)
+    budget = ctx.option("budget", 8_000 if quick else 50_000)
     central_budget = ctx.option("central_budget", 3_000 if quick else 50_000)
     n_test = ctx.option("n_test", 200 if quick else 500)
-    epsilon = ctx.option("epsilon", 0.05)
-    init = ctx.option("init", 1.0)
+    epsilon = ctx.option("epsilon", 0.1)
+    init = ctx.option("init", 0.0)
+    alpha = ctx.option("alpha", 0.5)
+    shaping = ctx.option("shaping", 0.2)
     central_curve = ctx.option("central_curve", not quick)
     if n_seeds < 1 or budget < 1 or n_test < 1:
         raise ExperimentError("options --seeds, --budget and --n_test must be positive")
-    cfg = CPUConfig()
+    if shaping < 0 or not 0 < alpha <= 1:
+        raise ExperimentError("option --shaping must be >= 0 and --alpha in (0, 1]")
+    cfg = CPUConfig(shaping=shaping)
     exploration = Exploration(epsilon=epsilon)
-    schedule = StepSize(kind="visits", a0=1.0, power=0.7)
+    schedule = StepSize(kind="constant", a0=alpha)
     seeds = [ctx.seed + s for s in range(n_seeds)]
     config = {
         "experiment": "cpu", "quick": quick, "seed": ctx.seed, "seeds": seeds,
         "runtime": ctx.runtime, "fractions": fractions, "headline_fraction": HEADLINE_FRACTION,
         "budget_handoffs": budget, "central_budget_handoffs": central_budget, "n_test": n_test,
-        "epsilon": epsilon, "optimistic_init": init, "schedule": "visits a0=1 power=0.7",
+        "epsilon": epsilon, "q_init": init, "schedule": f"constant step size {alpha}",
+        "shaping": {"potential_per_stage": shaping, "form": "F = gamma * Phi(s') - Phi(s), "
+                    "Phi = shaping * stages completed (provenance tags only), Phi = 0 at the "
+                    "end: potential-based, so optimal policies are unchanged (Ng et al. 1999)"},
+        "interface": "scoreboard (ready bits) in every block; calling an unready unit is a "
+                     "bus fault (episode fails); cycle budget exhausted = failure",
         "estimator": "tabular Q and Qa per agent over its own register block",
         "central_estimator": "shared MLP (width 128, depth 2, one-hot full state), lr 0.05",
         "central_curve": central_curve, "env": cfg.as_dict(),

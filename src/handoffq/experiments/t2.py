@@ -235,6 +235,8 @@ def _figure(ctx: RunContext, rows: list[dict[str, Any]], cfg: T2Config, summary:
         ax.plot([int(w) for w in errs], list(errs.values()), "o-", color=f"C{n}", label=f"rho={rho}")
         ax.axhline(summary["exact_floor_by_rho"][rho], color=f"C{n}", ls=":", lw=1)
     ax.set_xscale("log")
+    ax.set_xticks(list(cfg.widths), [str(w) for w in cfg.widths])
+    ax.minorticks_off()
     ax.set_xlabel("MLP width m")
     ax.set_ylabel("RMS error")
     ax.set_title("width at several rho (dotted: exact AIS floor)")

@@ -42,7 +42,14 @@ def load_finished(store: Path) -> dict[str, dict[str, Any]]:
 
 def _append(store: Path, key: str, cell: dict[str, Any], result: dict[str, Any]) -> None:
     store.parent.mkdir(parents=True, exist_ok=True)
+    torn = False
+    if store.exists() and store.stat().st_size:
+        with store.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"  # a killed run's half-written last line
     with store.open("a") as fh:
+        if torn:
+            fh.write("\n")
         fh.write(json.dumps(to_jsonable({"key": key, "cell": cell, "result": result})) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
