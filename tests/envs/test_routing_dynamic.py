@@ -131,3 +131,52 @@ def test_link_failure_and_bad_edges() -> None:
         PacketNetwork(g, _sp(g), DynamicConfig(fail_at=1, fail_edge=(0, 3)))
     with pytest.raises(EnvError, match="load"):
         DynamicConfig(load=-1)
+
+
+class _Recorder:
+    """A router that forwards to the first admissible link and records each decision."""
+
+    timing = "none"
+
+    def __init__(self, agent_id: int, nbrs: list[int], log: list) -> None:
+        self.agent_id, self.nbrs, self.log = agent_id, np.asarray(nbrs), log
+
+    def start_batch(self, n_slots: int) -> None:
+        """Nothing to prepare."""
+
+    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """First admissible neighbour; log (router, slot, admissible neighbours)."""
+        for s, row in zip(slots, mask, strict=True):
+            self.log.append((self.agent_id, int(s), tuple(self.nbrs[row])))
+        return self.nbrs[np.argmax(mask, axis=1)]
+
+    def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """No estimate."""
+        return np.zeros(len(obs))
+
+    def receive_batch(self, slots: np.ndarray, messages: MessageBatch) -> None:
+        """Ignored."""
+
+
+@pytest.mark.parametrize("no_backtrack", [False, True])
+def test_no_backtrack_removes_the_link_back_unless_it_is_the_only_one(no_backtrack: bool) -> None:
+    g = nx.lollipop_graph(4, 3)  # a clique with a tail: the tail's end has a single link
+    log: list = []
+    team = [_Recorder(i, sorted(g.neighbors(i)), log) for i in range(g.number_of_nodes())]
+    net = PacketNetwork(
+        g, team, DynamicConfig(load=1.0, steps=60, drain=600, no_backtrack=no_backtrack), seed=1
+    )
+    prev_of: dict[int, int] = {}
+    while net.t < 60 or net.in_flight():
+        before = net.prev.copy()
+        net.step(inject=net.t < 60)
+        prev_of.update({s: int(before[s]) for _, s, _ in log})
+        for router, slot, adm in log:
+            back = int(before[slot]) if net.t - 1 >= 0 else -1
+            if back >= 0 and no_backtrack and len(net.nbrs[router]) > 1:
+                assert back not in adm
+            if not no_backtrack:
+                assert adm == net.nbrs[router]
+            assert adm  # never empty
+        log.clear()
+    assert net.in_flight() == 0

@@ -58,7 +58,7 @@ def _config(ctx: RunContext) -> dict[str, Any]:
         "estimator": ctx.option("estimator", "tabular" if ctx.quick else "mlp", ["mlp", "tabular"]),
         "episodes": ctx.option("episodes", 8000 if ctx.quick else 20000),
         "n_train": ctx.option("n-train", 1000 if ctx.quick else 4000),
-        "n_test": ctx.option("n-test", 1500 if ctx.quick else 5000),
+        "n_test": ctx.option("n-test", 10000 if ctx.quick else 20000),
         "max_handoffs": ctx.option("max-handoffs", 5),
         "call_cost": ctx.option("call-cost", 0.0),
         "concurrency": ctx.option("concurrency", 4),

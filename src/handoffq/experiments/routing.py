@@ -384,10 +384,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
     max_sweeps = ctx.option("max-sweeps", 400)
     naive_sweeps = ctx.option("naive-sweeps", 30 if q else 400)
     parts = ctx.option("parts", "all", choices=("all", "static", "dynamic"))
-    loads = _floats(ctx.option("loads", "0.5,1.0,2.0" if q else "0.5,1.0,1.5,2.0,2.5,3.0"), "loads")
+    loads = _floats(ctx.option("loads", "1.0,2.0,2.5" if q else "0.5,1.0,1.5,2.0,2.5"), "loads")
     steps = ctx.option("steps", 1000 if q else 8000)
     warmup = ctx.option("warmup", steps // 4)
-    eta = ctx.option("eta", 0.1)
+    eta = ctx.option("eta", 0.02)
     fail_load = ctx.option("fail-load", 1.5)
     fail_steps = ctx.option("fail-steps", 1600 if q else 10000)
     bin_steps = ctx.option("bin", 50 if q else 200)
@@ -427,6 +427,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "warmup": warmup,
             "drain": 10 * steps,
             "service_rate": 1,
+            "no_backtrack": True,
             "eta": eta,
             "fail_load": fail_load,
             "fail_steps": fail_steps,
@@ -461,7 +462,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         methods = ("ic_q", "q_routing", "shortest_path")
         with ctx.bar("routing: loads", len(loads) * len(methods)) as advance:
             for load in loads:
-                dcfg = DynamicConfig(load=load, steps=steps, drain=10 * steps)
+                dcfg = DynamicConfig(load=load, steps=steps, drain=10 * steps, no_backtrack=True)
                 for m in methods:
                     t0 = time.perf_counter()
                     res = _run_method(m, grid, pre, dcfg, eta, ctx.seed)
@@ -489,7 +490,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
         edge = _failure_edge(grid)
         fail_at = fail_steps // 2
-        fcfg = DynamicConfig(load=fail_load, steps=fail_steps, drain=10 * fail_steps, fail_at=fail_at, fail_edge=edge)
+        fcfg = DynamicConfig(
+            load=fail_load,
+            steps=fail_steps,
+            drain=10 * fail_steps,
+            fail_at=fail_at,
+            fail_edge=edge,
+            no_backtrack=True,
+        )
         curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         fail_info: dict[str, Any] = {}
         results: dict[str, DynamicResult] = {}
