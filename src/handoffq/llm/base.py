@@ -60,6 +60,17 @@ class BackendStats:
             for k, v in deltas.items():
                 setattr(self, k, getattr(self, k) + v)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the counters without the lock (see :meth:`__setstate__`)."""
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore the counters with a fresh lock."""
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def as_dict(self) -> dict[str, float]:
         """Plain dict of the counters."""
         return {

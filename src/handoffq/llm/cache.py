@@ -45,13 +45,34 @@ class RequestCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._conn: sqlite3.Connection | None = None
         with self._lock:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
                 " prompt_tokens INTEGER, completion_tokens INTEGER)"
             )
             self._db.commit()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, opened on first use (also after unpickling). Call under the lock."""
+        if self._conn is None:
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
+        return self._conn
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the path only: the connection and lock are recreated (lazily) on load.
+
+        Every write is committed at once, so a copy in another process (e.g. a Ray actor on
+        the same machine or on shared storage) sees the same table.
+        """
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`; the database is reopened on first use."""
+        self.path = Path(state["path"])
+        self._lock = threading.Lock()
+        self._conn = None
 
     def get(self, key: str) -> Completion | None:
         """The cached completion for ``key``, or None."""
@@ -83,9 +104,11 @@ class RequestCache:
             return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (a later request reopens it)."""
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 class CachedBackend:

@@ -38,7 +38,7 @@ class LlamaCppBackend:
         chat_format: str | None = None,
     ) -> None:
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
         except ModuleNotFoundError:
             raise LLMError(
                 "the llamacpp backend needs llama-cpp-python: pip install 'handoffq[llamacpp]'"
@@ -47,17 +47,40 @@ class LlamaCppBackend:
         if not path.is_file():
             raise LLMError(f"GGUF model file {path} does not exist")
         self.model = path.name
+        self.model_path = str(path)
+        self.n_ctx = int(n_ctx)
+        self.n_threads = n_threads
+        self.chat_format = chat_format
         self.seed = int(seed)
         self.stats = BackendStats()
         self._lock = threading.Lock()
-        self._llm = Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
+        self._llm = self._load()
+
+    def _load(self) -> Any:
+        """Load the GGUF model (at construction, and lazily after unpickling)."""
+        from llama_cpp import Llama
+
+        return Llama(
+            model_path=self.model_path,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
             seed=self.seed,
-            chat_format=chat_format,
+            chat_format=self.chat_format,
             verbose=False,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings only; the model is reloaded from its file on first use."""
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        state.pop("_llm", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__` (model loaded lazily)."""
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._llm = None
 
     def complete(
         self,
@@ -69,6 +92,8 @@ class LlamaCppBackend:
         """One chat completion from the local model."""
         params = dict(params or {})
         with self._lock:
+            if self._llm is None:
+                self._llm = self._load()
             resp = self._llm.create_chat_completion(
                 messages=messages, seed=self.seed + int(sample), **params
             )

@@ -67,15 +67,9 @@ class OpenAIBackend:
             raise LLMError(
                 "the openai backend needs the openai client: pip install 'handoffq[llm]'"
             ) from None
-        key = os.environ.get(api_key_env)
-        if not key:
-            if base_url is None:
-                raise LLMError(
-                    f"environment variable {api_key_env} is not set (the OpenAI API key)"
-                )
-            key = "not-needed"
-        self._openai = openai
-        self._client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
+        self.api_key_env = api_key_env
+        self.timeout = float(timeout)
+        self.concurrency = max(1, int(concurrency))
         self.model = model
         self.base_url = base_url
         self.max_retries = int(max_retries)
@@ -84,8 +78,43 @@ class OpenAIBackend:
         self.prices = prices if prices is not None else PRICES_PER_MTOK.get(model)
         self.seed = seed
         self.stats = BackendStats()
-        self._slots = threading.BoundedSemaphore(max(1, int(concurrency)))
+        self._openai = openai
+        self._client = self._make_client()
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self._jitter = random.Random(0)
+
+    def _make_client(self) -> Any:
+        """A client with the key read from ``api_key_env`` now (the key is kept only there)."""
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            if self.base_url is None:
+                raise LLMError(
+                    f"environment variable {self.api_key_env} is not set (the OpenAI API key)"
+                )
+            key = "not-needed"
+        return self._openai.OpenAI(
+            api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings only: never the client (it holds the key) or the semaphore.
+
+        After unpickling, the client is rebuilt on first use from the environment variable
+        ``api_key_env`` of the process that uses it.
+        """
+        state = dict(self.__dict__)
+        for k in ("_openai", "_client", "_slots"):
+            state.pop(k, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__` (client created lazily)."""
+        import openai
+
+        self.__dict__.update(state)
+        self._openai = openai
+        self._client = None
+        self._slots = threading.BoundedSemaphore(self.concurrency)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
@@ -120,6 +149,8 @@ class OpenAIBackend:
         extra: dict[str, Any] = {}
         if self.seed is not None:
             extra["seed"] = int(self.seed) + int(sample)
+        if self._client is None:  # unpickled copy: rebuild from the environment variable
+            self._client = self._make_client()
         last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             try:

@@ -305,6 +305,17 @@ class SimulatedBackend:
         self._hidden: dict[str, Hidden] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the lock (so a backend can travel to Ray actors or processes)."""
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__` with a fresh lock."""
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def hidden(self, qid: str) -> Hidden:
         """The hidden variables of question ``qid`` (memoised)."""
         with self._lock:

@@ -46,25 +46,20 @@ class BatchedRunner:
         while self.stats.handoffs < target:
             active = env.active()
             succ = np.empty(env.n_envs, dtype=np.int64)
-            groups = [(a, np.flatnonzero(active == a)) for a in range(env.n_agents)]
+            groups = _group_by(active)
             for a, slots in groups:
-                if len(slots):
-                    succ[slots] = self.agents[a].decide_batch(
-                        slots, env.observe(slots, a), env.mask(slots, a)
-                    )
+                succ[slots] = self.agents[a].decide_batch(slots, env.observe(slots, a), env.mask(slots, a))
             tr = env.step(succ)
             self._ret += self._disc * tr.reward
             self._disc *= np.power(gamma, tr.duration)
             new_active = env.active()
             value = np.zeros(env.n_envs)
             alive = ~tr.terminated
-            for j in range(env.n_agents):
-                slots = np.flatnonzero(alive & (new_active == j))
-                if len(slots):
-                    value[slots] = self.agents[j].value_batch(env.observe(slots, j), env.mask(slots, j))
+            live = np.flatnonzero(alive)
+            for j, idx in _group_by(new_active[live]):
+                slots = live[idx]
+                value[slots] = self.agents[j].value_batch(env.observe(slots, j), env.mask(slots, j))
             for i, slots in groups:
-                if not len(slots):
-                    continue
                 # each successor's replies cross the channel separately (audited per sender);
                 # the predecessor then takes one update on everything it received this round
                 sender = np.where(alive[slots], new_active[slots], i)
@@ -95,3 +90,11 @@ class BatchedRunner:
                 progress(n)
         self.stats.messages = self.channel.n_messages
         return self.stats
+
+
+def _group_by(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(key, indices)`` for every distinct key present (one sort, not one scan per agent)."""
+    order = np.argsort(keys, kind="stable")
+    uniq, starts = np.unique(keys[order], return_index=True)
+    bounds = list(starts[1:]) + [len(order)]
+    return [(int(k), order[b:e]) for k, b, e in zip(uniq, starts, bounds)]

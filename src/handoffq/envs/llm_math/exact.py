@@ -22,7 +22,7 @@ import numpy as np
 from handoffq.envs.llm_math.roles import CANDIDATES, CHECKER, COMMISSIONER, EDITOR, THINKER
 from handoffq.llm.simulated import HIDDEN_NAMES, SimParams
 
-__all__ = ["HiddenTable", "hidden_table", "Rollout", "rollout", "evaluate", "optimum", "Optimum"]
+__all__ = ["HiddenTable", "hidden_table", "config_indices", "Rollout", "rollout", "evaluate", "optimum", "Optimum"]
 
 _NONE, _RIGHT, _WRONG = 0, 1, 2
 
@@ -45,6 +45,15 @@ def hidden_table(params: SimParams) -> HiddenTable:
     p = params.as_array()
     prob = np.prod(np.where(vals, p[None, :], 1.0 - p[None, :]), axis=1)
     return HiddenTable(vals, prob)
+
+
+def config_indices(hidden: np.ndarray) -> np.ndarray:
+    """Row of :func:`hidden_table` for each configuration in ``hidden`` (``(n, 9)`` booleans).
+
+    Rows follow ``itertools.product`` order: the first variable is the most significant bit.
+    """
+    h = np.asarray(hidden, dtype=np.int64)
+    return h @ (1 << np.arange(h.shape[1] - 1, -1, -1))
 
 
 @dataclass
