@@ -1,7 +1,9 @@
 """Benchmark: IC-Q routers on Barabasi-Albert graphs of 100, 300 and 1000 nodes.
 
 Prints, per size, the wall time and the samples (handoffs) until the greedy routes are 100%
-accurate (every ordered pair on a shortest path), the training throughput (handoffs per
+accurate (every ordered pair on a shortest path) with the sweep runner's ``"probe"`` schedule
+(every router probes every ``(destination, neighbour)`` pair once per sweep, so the sweeps
+needed grow with the diameter, not the maximum degree), the training throughput (handoffs per
 second), and the multi-packet simulator's throughput (packets routed per second, IC-Q
 routers). The episodic in-process runner's throughput on the 100-node graph is measured in
 the same run as the baseline for the speed-up ratio.

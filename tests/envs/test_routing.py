@@ -234,3 +234,44 @@ def test_icq_value_passing_episode_runs() -> None:
     agent.decide((2, 0), env.admissible(0))
     agent.receive(HandoffMessage(-1.0, 1, -1.0))
     assert agent.q.values((2, 0))[0] < 0
+
+
+@pytest.mark.parametrize("family", ["barabasi_albert", "chain"])
+def test_probe_sweeps_converge_in_about_diameter_sweeps(family: str) -> None:
+    g = make_graph(family, 30, seed=2)
+    cfg = RoutingConfig()
+    team = make_team(
+        RoutingEnv(g, cfg),
+        seed=0,
+        exploration=Exploration(epsilon=0.0),
+        schedule=StepSize("constant", a0=1.0),
+    )
+    runner = RouterSweepRunner(g, team, cfg, seed=0, schedule="probe")
+    dist = hop_distances(runner.env.graph)
+    sweeps = 0
+    while True:  # a sweep that changes no table certifies the fixed point
+        before = [a.q.table.copy() for a in team]
+        runner.sweep()
+        sweeps += 1
+        if all(np.array_equal(a.q.table, b) for a, b in zip(team, before, strict=True)):
+            break
+        assert sweeps <= int(dist.max()) + 2  # Bellman-Ford: each sweep settles >= 1 more hop
+    n = g.number_of_nodes()
+    deg_sum = 2 * runner.env.graph.number_of_edges()
+    assert runner.stats.handoffs == sweeps * deg_sum * (n - 1)  # one probe per (dest, link)
+    tables = [np.array([[i if d == i else team[i].greedy_successor((d, 0), team[i].candidates)
+                         for d in range(n)] for i in range(n)])]
+    assert route_accuracy(tables, dist)[~np.eye(n, dtype=bool)].all()
+    # the converged values are the discounted hop counts of shortest paths
+    for i in (0, n // 2):
+        q = team[i].q.values_batch(np.stack([np.arange(n), np.zeros(n, int)], axis=1)).max(axis=1)
+        hops = dist[i]
+        expect = -(1 - cfg.gamma**hops) / (1 - cfg.gamma)
+        assert np.allclose(np.delete(q, i), np.delete(expect, i))
+
+
+def test_unknown_sweep_schedule_is_named() -> None:
+    g = nx.path_graph(4)
+    team = make_team(RoutingEnv(g), seed=0)
+    with pytest.raises(EnvError, match="schedule"):
+        RouterSweepRunner(g, team, schedule="bogus")

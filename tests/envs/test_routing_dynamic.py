@@ -134,21 +134,24 @@ def test_link_failure_and_bad_edges() -> None:
 
 
 class _Recorder:
-    """A router that forwards to the first admissible link and records each decision."""
+    """A router that forwards to a random admissible link and records each decision."""
 
     timing = "none"
 
     def __init__(self, agent_id: int, nbrs: list[int], log: list) -> None:
         self.agent_id, self.nbrs, self.log = agent_id, np.asarray(nbrs), log
+        self.rng = np.random.default_rng(agent_id)
 
     def start_batch(self, n_slots: int) -> None:
         """Nothing to prepare."""
 
     def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """First admissible neighbour; log (router, slot, admissible neighbours)."""
+        """A random admissible neighbour; log (router, slot, admissible neighbours)."""
+        out = []
         for s, row in zip(slots, mask, strict=True):
-            self.log.append((self.agent_id, int(s), tuple(self.nbrs[row])))
-        return self.nbrs[np.argmax(mask, axis=1)]
+            self.log.append((self.agent_id, int(s), tuple(int(x) for x in self.nbrs[row])))
+            out.append(self.rng.choice(self.nbrs[row]))
+        return np.asarray(out, dtype=np.int64)
 
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """No estimate."""
@@ -166,17 +169,17 @@ def test_no_backtrack_removes_the_link_back_unless_it_is_the_only_one(no_backtra
     net = PacketNetwork(
         g, team, DynamicConfig(load=1.0, steps=60, drain=600, no_backtrack=no_backtrack), seed=1
     )
-    prev_of: dict[int, int] = {}
-    while net.t < 60 or net.in_flight():
+    checked = 0
+    while net.t < 400 and (net.t < 60 or net.in_flight()):
         before = net.prev.copy()
         net.step(inject=net.t < 60)
-        prev_of.update({s: int(before[s]) for _, s, _ in log})
         for router, slot, adm in log:
-            back = int(before[slot]) if net.t - 1 >= 0 else -1
+            back = int(before[slot]) if net.hops[slot] > 1 else -1  # -1: freshly injected
             if back >= 0 and no_backtrack and len(net.nbrs[router]) > 1:
+                checked += 1
                 assert back not in adm
             if not no_backtrack:
                 assert adm == net.nbrs[router]
             assert adm  # never empty
         log.clear()
-    assert net.in_flight() == 0
+    assert checked > 0 or not no_backtrack

@@ -18,6 +18,10 @@ def test_recovery_steps_rule() -> None:
     assert recovery_steps(starts, means, 30, threshold=4.0) is None
     means[6] = np.nan  # an empty bin does not count as recovered
     assert recovery_steps(starts, means, 30, threshold=6.0) == 40
+    # a degradation that builds up after the failure is waited for, not ignored
+    late = np.array([5, 5, 5, 5, 5, 5, 5, 20, 5, 5, 5, 5], float)
+    assert recovery_steps(np.arange(12) * 10, late, 30, threshold=6.0) == 50
+    assert recovery_steps(np.arange(12) * 10, np.full(12, 5.0), 30, threshold=6.0) == 0
 
 
 @pytest.mark.slow
@@ -40,6 +44,8 @@ def test_tiny_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert summary["min_accuracy"] == 1.0
     assert set(summary["accuracy"]) == {"chain", "barabasi_albert"}
     assert "high_load_ratio" in summary and "recovery_steps" in summary
+    assert "recovery_steps_to_shortest_path_level" in summary
+    assert summary["post_failure_level_ratio"] > 0
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["simulated"] is True and json.loads((tmp_path / "config.json").read_text())["simulated"]
     assert (tmp_path / "results.csv").exists()

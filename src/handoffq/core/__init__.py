@@ -1,0 +1,1 @@
+"""Core types: the handoff message, the environment protocol, the audited channel, the PettingZoo adapter."""

@@ -1,0 +1,1 @@
+"""Experiments (one module each) and the registry behind ``handoffq experiment`` and ``reproduce``."""

@@ -1,0 +1,1 @@
+"""Learning: estimators, the IC-Q agent, step sizes, exploration and the TD target."""

@@ -1,0 +1,1 @@
+"""Theory tools for finite models: oracle, exact evaluation, AIS gap, mixing."""
