@@ -41,6 +41,7 @@ def _reach(curve: list[tuple[int, float]], target: float) -> float:
 
 
 def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, float]]:
+    """Train IC-Q on ``ds``; ``(LLM calls so far, exact greedy accuracy)`` every ``check`` episodes."""
     backend = SimulatedBackend(calibration=ds)
     hid = hidden_table(backend.params)
     env = LLMMathEnv(backend, generate_arith(1000, seed=17), seed=seed)
@@ -59,6 +60,7 @@ def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
 
 
 def run_ucb(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, float]]:
+    """UCB1 over the five fixed workflows; ``(LLM calls so far, exact accuracy)`` every ``check``."""
     backend = SimulatedBackend(calibration=ds)
     hid = hidden_table(backend.params)
     qs = generate_arith(1000, seed=17)
@@ -82,6 +84,7 @@ def run_ucb(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
 
 
 def main() -> None:
+    """Print calls-to-target for IC-Q and UCB1 per dataset and seed."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--episodes", type=int, default=8000)
     ap.add_argument("--check", type=int, default=250)

@@ -116,8 +116,10 @@ def _show_summary(name: str, summary: dict, out: Path) -> None:
     table = Table(title=f"{name}: summary ({out / 'summary.json'})")
     table.add_column("key")
     table.add_column("value")
+    from rich.markup import escape
+
     for k, v in summary.items():
-        table.add_row(k, format_value(v))
+        table.add_row(k, escape(format_value(v)))
     out_console.print(table)
 
 

@@ -9,7 +9,13 @@ from handoffq.core.env import EnvError
 from handoffq.core.pettingzoo_adapter import PettingZooAdapter
 from handoffq.envs.llm_math.data import generate_arith
 from handoffq.envs.llm_math.env import LLMMathEnv, evaluate_table, run_table_episode
-from handoffq.envs.llm_math.exact import evaluate, hidden_table, optimum, rollout
+from handoffq.envs.llm_math.exact import (
+    config_indices,
+    evaluate,
+    hidden_table,
+    optimum,
+    rollout,
+)
 from handoffq.envs.llm_math.roles import CANDIDATES
 from handoffq.envs.llm_math.workflows import WORKFLOWS, equivalent_workflows, workflow_table
 from handoffq.llm.simulated import (
@@ -79,6 +85,12 @@ def test_env_agrees_with_exact_model_per_configuration() -> None:
             log = run_table_episode(env, table, q)
             assert log.correct == bool(ro.correct[c])
             assert log.calls == int(ro.calls[c])
+
+
+def test_config_indices_are_hidden_table_rows() -> None:
+    hid = hidden_table(CALIBRATIONS["mathqa"])
+    assert np.array_equal(config_indices(hid.values), np.arange(len(hid.prob)))
+    assert config_indices(hid.values[[5, 300]]).tolist() == [5, 300]
 
 
 def test_optimum_dominates_workflows_and_is_recognised() -> None:

@@ -22,7 +22,16 @@ import numpy as np
 from handoffq.envs.llm_math.roles import CANDIDATES, CHECKER, COMMISSIONER, EDITOR, THINKER
 from handoffq.llm.simulated import HIDDEN_NAMES, SimParams
 
-__all__ = ["HiddenTable", "hidden_table", "config_indices", "Rollout", "rollout", "evaluate", "optimum", "Optimum"]
+__all__ = [
+    "HiddenTable",
+    "hidden_table",
+    "config_indices",
+    "Rollout",
+    "rollout",
+    "evaluate",
+    "optimum",
+    "Optimum",
+]
 
 _NONE, _RIGHT, _WRONG = 0, 1, 2
 
