@@ -77,9 +77,10 @@ def _config(ctx: RunContext) -> dict[str, Any]:
         # --quick defaults to tables (the 5-minute budget); the full run uses the paper's MLP
         "estimator": ctx.option("estimator", "tabular" if ctx.quick else "mlp", ["mlp", "tabular"]),
         "episodes": None,
-        "n_train": ctx.option("n-train", 1000 if ctx.quick else 20000),
-        "n_test": ctx.option("n-test", 50000 if ctx.quick else 100000),
-        "n_play": ctx.option("n-play", 5000 if ctx.quick else 10000),
+        # a real backend pays per call: small splits unless asked (every call is cached)
+        "n_train": ctx.option("n-train", (1000 if ctx.quick else 20000) if backend == "simulated" else 100),
+        "n_test": ctx.option("n-test", (50000 if ctx.quick else 100000) if backend == "simulated" else 100),
+        "n_play": ctx.option("n-play", (5000 if ctx.quick else 10000) if backend == "simulated" else 100),
         "max_handoffs": ctx.option("max-handoffs", 5),
         "call_cost": ctx.option("call-cost", 0.0),
         "concurrency": ctx.option("concurrency", 4),
@@ -103,6 +104,8 @@ def _config(ctx: RunContext) -> dict[str, Any]:
     # the cheaper. Full: tabular 50,000 episodes; MLP (width 512, one thread) about 15 ms an
     # episode on a loaded 2-core machine, so 30,000 episodes per dataset.
     default_episodes = 6000 if ctx.quick else (30000 if cfg["estimator"] == "mlp" else 50000)
+    if backend != "simulated":
+        default_episodes = 300  # about 1,000 real LLM calls of training
     cfg["episodes"] = ctx.option("episodes", default_episodes)
     ctx.check_unused()
     if backend != "simulated" and cfg["model"] is None:

@@ -74,6 +74,8 @@ def write_report(root: Path, sections: list[tuple[str, str, float | None]], quic
                 continue
             lines.append(f"| {k} | {format_value(v)} |")
         lines.append("")
+        for md in sorted(d.glob("*.md")):  # tables an experiment lays out itself (e.g. Table 1)
+            lines += [md.read_text().rstrip(), ""]
         csv_path = d / "results.csv"
         if csv_path.exists():
             lines += ["<details><summary>results.csv</summary>", ""]
