@@ -202,17 +202,20 @@ def list_experiments() -> None:
 
 
 def _fail(exc: BaseException) -> None:
+    """Print a user error as one line (exit status 2); re-raise anything else."""
+    from rich.markup import escape
+
     from handoffq.core.env import EnvError
     from handoffq.core.messages import MessageError
     from handoffq.experiments.common import ExperimentError
 
     if isinstance(exc, (CLIError, ExperimentError, EnvError, MessageError)):
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
     if isinstance(exc, typer.Exit):
         raise exc
     if isinstance(exc, (ValueError, FileNotFoundError, KeyError)):
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
     raise exc
 
