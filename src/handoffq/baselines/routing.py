@@ -37,7 +37,7 @@ from handoffq.core.channel import MessageBatch
 from handoffq.learn.agent import ICQAgent
 from handoffq.learn.estimators import TabularEstimator
 from handoffq.learn.exploration import Exploration
-from handoffq.learn.schedules import StepSize, step_size
+from handoffq.learn.schedules import StepSize
 from handoffq.learn.targets import td_target_batch
 
 __all__ = [
@@ -142,24 +142,10 @@ class NaiveRoutingAgent(NaiveIndependentAgent):
         delivered = np.asarray(self.candidates, dtype=np.int64)[cols] == obs[:, 0]
         own = np.where(delivered, 0.0, own)
         y = td_target_batch(messages.reward, messages.duration, own, self.gamma)
-        alpha = _alphas(self, obs, cols)
+        alpha = self.batch_step_sizes(obs, cols)
         self.q.update_batch(obs, cols, y, alpha)
         self.t += len(slots)
         self._slot_act[slots] = -1
-
-
-def _alphas(agent: ICQAgent, obs: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Step sizes of a batch (mirrors :meth:`ICQAgent.receive_batch`)."""
-    n = len(cols)
-    if agent._visit_arr is not None:
-        flat = agent.q.index_batch(obs) * agent.q.n_actions + cols
-        np.add.at(agent._visit_arr, flat, 1)
-        visits = agent._visit_arr[flat]
-    else:
-        visits = np.full(n, agent.t + 1)
-    if agent.schedule.kind == "visits":
-        return agent.schedule.a0 / np.maximum(visits, 1) ** agent.schedule.power
-    return np.full(n, step_size(agent.schedule, agent.t, 1))
 
 
 def q_routing_team(graph: nx.Graph, eta: float = 0.5, seed: int = 0) -> list[ICQAgent]:

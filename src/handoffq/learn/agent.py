@@ -188,6 +188,13 @@ class ICQAgent:
         obs, cols = self._slot_obs[slots], self._slot_act[slots]
         y = td_target_batch(messages.reward, messages.duration, messages.value, self.gamma)
         n = len(slots)
+        self.q.update_batch(obs, cols, y, self.batch_step_sizes(obs, cols))
+        self.t += n
+        self._slot_act[slots] = -1
+
+    def batch_step_sizes(self, obs: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Step sizes for a batch of ``(obs, column)`` updates; counts the visits they make."""
+        n = len(cols)
         if self._visit_arr is not None:
             flat = self.q.index_batch(obs) * self.q.n_actions + cols
             np.add.at(self._visit_arr, flat, 1)
@@ -195,12 +202,8 @@ class ICQAgent:
         else:
             visits = np.full(n, self.t + 1)
         if self.schedule.kind == "visits":
-            alpha = self.schedule.a0 / np.maximum(visits, 1) ** self.schedule.power
-        else:
-            alpha = np.full(n, step_size(self.schedule, self.t, 1))
-        self.q.update_batch(obs, cols, y, alpha)
-        self.t += n
-        self._slot_act[slots] = -1
+            return self.schedule.a0 / np.maximum(visits, 1) ** self.schedule.power
+        return np.full(n, step_size(self.schedule, self.t, 1))
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
