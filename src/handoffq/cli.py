@@ -102,6 +102,7 @@ def _run_one(name: str, out: Path, quick: bool, seed: int, runtime: str, workers
     from handoffq.experiments.registry import get
 
     exp = get(name)
+    _torch_threads()
     ctx = RunContext(out=out, quick=quick, seed=seed, runtime=runtime, workers=workers, options=dict(options),
                      progress=_progress_factory(), log=lambda m: console.print(m))
     out.mkdir(parents=True, exist_ok=True)
@@ -235,7 +236,6 @@ def _torch_threads() -> None:
 
 def main(argv: list[Any] | None = None) -> None:
     """Entry point of the ``handoffq`` script."""
-    _torch_threads()
     app(args=argv, prog_name="handoffq")
 
 
