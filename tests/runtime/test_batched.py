@@ -5,7 +5,7 @@ from handoffq.envs.synthetic import SyntheticConfig, SyntheticICSMDP, SyntheticV
 from handoffq.experiments.synthetic_common import greedy_value, reference
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.team import make_team
-from handoffq.runtime.batched import BatchedRunner
+from handoffq.runtime.inprocess import BatchedRunner
 
 
 def _train(seed, budget=60_000, cfg=None, auditor=None):

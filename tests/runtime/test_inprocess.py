@@ -3,7 +3,6 @@ import pytest
 
 from handoffq.baselines.naive import NaiveIndependentAgent
 from handoffq.core.channel import MessageBatch
-from handoffq.core.messages import HandoffMessage
 from handoffq.envs.synthetic import SyntheticConfig, SyntheticICSMDP
 from handoffq.envs.toy import TwoAgentCycle, hand_solution
 from handoffq.learn.agent import ICQAgent
@@ -57,7 +56,7 @@ def test_seeded_runs_are_bit_for_bit_reproducible():
 
 
 class _Spy:
-    """Wraps an agent, recording every argument it is called with."""
+    """Wraps an agent, recording every call with the caller's view of the agent's own observation."""
 
     def __init__(self, inner, env, log):
         self.inner, self.env, self.log = inner, env, log
@@ -67,9 +66,9 @@ class _Spy:
         if not callable(attr):
             return attr
 
-        def call(*args):
+        def call(*args, **kwargs):
             self.log.append((self.inner.agent_id, name, args, self.env.observe(self.inner.agent_id)))
-            return attr(*args)
+            return attr(*args, **kwargs)
 
         return call
 
@@ -82,18 +81,20 @@ def test_audit_sees_only_three_number_messages_and_agents_only_their_own_view():
     payloads = []
     runner = InProcessRunner(env, spies, auditor=lambda s, d, p: payloads.append((s, d, p)), seed=1)
     runner.train(2000)
-    assert payloads and all(type(p) is HandoffMessage for _, _, p in payloads)
-    assert all(len(p.as_tuple()) == 3 for _, _, p in payloads)
-    assert runner.channel.n_messages == len(payloads)
-    # what each agent was handed: its own observation (at call time), admissible ids, or messages
+    assert payloads and all(type(p) is MessageBatch for _, _, p in payloads)
+    assert sum(len(p) for _, _, p in payloads) == runner.channel.n_messages == 2000
+    # what each agent was handed: its own observation (at call time), its admissible mask, or messages
+    names = set()
     for _agent_id, name, args, own_obs in calls:
-        if name in ("decide", "value"):
-            assert args[0] == own_obs
-            assert all(isinstance(k, int) for k in args[1])
-        elif name == "receive":
-            assert len(args) == 1 and type(args[0]) is HandoffMessage
-        else:
+        names.add(name)
+        if name in ("decide_batch", "value_batch"):
+            obs = args[1] if name == "decide_batch" else args[0]
+            assert tuple(obs[0]) == own_obs
+        elif name == "receive_batch":
+            assert type(args[1]) is MessageBatch and len(args) == 3 and args[2] is None
+        elif name != "start_batch":
             raise AssertionError(f"unexpected call {name}")
+    assert names == {"start_batch", "decide_batch", "value_batch", "receive_batch"}
 
 
 def test_message_batch_is_the_batched_channel_payload():

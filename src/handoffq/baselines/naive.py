@@ -4,19 +4,17 @@ At a handoff ``i -> j`` the naive agent ``i`` ignores the successor's value and 
 ``Q_i(o, j)`` on ``R + gamma**tau * max_k Q_i(o_i', k)`` where ``o_i'`` is agent ``i``'s own view
 of the artifact it handed off. It solves ``Q_i = R + gamma^tau max Q_i`` - as if ``i`` itself
 acted next - instead of the IC-SMDP Bellman equation whose max is over the successor's Q
-(DESIGN.md section 2). The runner calls :meth:`receive_own` for agents whose ``bootstrap`` is
-``"own"``; no value crosses between agents.
+(paper section 3: "a naive update that locally maximizes would solve the wrong fixed-point
+equation"). It declares ``wants_own_view``, so runners hand it its own view of the artifact
+beside each reply (:class:`~handoffq.core.agent.OwnView`); no value crosses between agents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-from handoffq.core.env import Obs
+from handoffq.core.agent import OwnView
 from handoffq.learn.agent import ICQAgent
-from handoffq.learn.targets import td_target
 
 __all__ = ["NaiveIndependentAgent"]
 
@@ -24,18 +22,11 @@ __all__ = ["NaiveIndependentAgent"]
 class NaiveIndependentAgent(ICQAgent):
     """An :class:`ICQAgent` whose target uses its own max at its own next view."""
 
-    bootstrap = "own"
+    wants_own_view = True
 
-    def receive_own(
-        self, duration: int, reward: float, own_next_obs: Obs, own_admissible: Sequence[int]
-    ) -> float:
-        """Regress the pending ``Q(o, k)`` on ``R + gamma**tau * max_k' Q_self(o', k')``."""
-        if self._pending is None:
-            raise RuntimeError(f"agent {self.agent_id} has no pending handoff")
-        obs, col = self._pending
-        self._pending = None
-        own = float(np.max(self.q.values(own_next_obs)[self.columns(own_admissible)]))
-        y = td_target(reward, duration, own, self.gamma)
-        err = self.q.update(obs, col, y, self._alpha(obs, col))
-        self.t += 1
-        return err
+    def _bootstrap(self, values: np.ndarray, own_view: OwnView | None) -> np.ndarray:
+        """``max_k' Q_self(o', k')`` at the agent's own next view (0 where the episode ended)."""
+        if own_view is None:
+            return np.zeros_like(np.asarray(values, dtype=float))
+        q = np.where(own_view.mask, self.q.values_batch(own_view.obs), -np.inf).max(axis=1)
+        return np.where(own_view.alive, q, 0.0)

@@ -18,6 +18,7 @@ protocol handle them all (tabular index or MLP features).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -29,7 +30,9 @@ __all__ = [
     "LocalStep",
     "HandoffEnv",
     "VecTransition",
+    "VecLocalStep",
     "VecHandoffEnv",
+    "PreconfiguredAgents",
     "EnvError",
     "check_successor",
     "obs_size",
@@ -106,6 +109,18 @@ class HandoffEnv(Protocol):
         """Play the active agent's invocation and hand control to ``successor``."""
 
 
+class PreconfiguredAgents:
+    """Mixin for environments whose agents are all pre-configured (no local actions)."""
+
+    def local_actions(self, agent: int) -> int:
+        """Pre-configured agents have no local actions."""
+        return 0
+
+    def act(self, local_action: int) -> LocalStep:
+        """Not available: every agent is pre-configured."""
+        raise EnvError(f"{type(self).__name__} has pre-configured agents only (no local actions)")
+
+
 def check_successor(env: HandoffEnv, successor: int) -> None:
     """Raise :class:`EnvError` unless ``successor`` is admissible for the active agent."""
     adm = env.admissible(env.active_agent)
@@ -118,7 +133,7 @@ def check_successor(env: HandoffEnv, successor: int) -> None:
 
 def obs_size(nvec: tuple[int, ...]) -> int:
     """Number of distinct observations of a MultiDiscrete space."""
-    return int(np.prod(np.asarray(nvec, dtype=np.int64))) if nvec else 1
+    return math.prod(int(n) for n in nvec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +146,24 @@ class VecTransition:
     truncated: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class VecLocalStep:
+    """Outcomes of one local action in each of ``n`` slots (arrays of shape ``(n,)``)."""
+
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+
+
 @runtime_checkable
 class VecHandoffEnv(Protocol):
-    """``B`` independent copies of a pre-configured IC-SMDP stepped together (for speed).
+    """``B`` independent copies of an IC-SMDP stepped together.
 
     Slots whose episode ended are restarted by :meth:`reset_slots`; observations and masks
     are requested per agent for the slots where that agent is active, so a runner can hand
-    each agent its own observations and nothing else.
+    each agent its own observations and nothing else. Any :class:`HandoffEnv` becomes one
+    with :class:`handoffq.core.vec.SyncVecEnv`; hand-written vectorised environments (the
+    synthetic IC-SMDP, routing) are faster.
     """
 
     n_envs: int
@@ -162,8 +188,15 @@ class VecHandoffEnv(Protocol):
     def obs_nvec(self, agent: int) -> tuple[int, ...]:
         """Observation dimension sizes of ``agent``."""
 
-    def step(self, successors: np.ndarray) -> VecTransition:
-        """Play one invocation in every slot."""
+    def local_actions(self, agent: int) -> int:
+        """Number of local actions of an adaptable ``agent`` (0 for a pre-configured one)."""
+
+    def act(self, slots: np.ndarray, actions: np.ndarray) -> VecLocalStep:
+        """Apply a local action of the active (adaptable) agent in each of ``slots``."""
+
+    def step(self, successors: np.ndarray, slots: np.ndarray | None = None) -> VecTransition:
+        """Play one invocation in every slot (or only in ``slots``: ``successors`` then has one
+        entry per listed slot and the result is aligned with ``slots``)."""
 
     def reset_slots(self, slots: np.ndarray) -> None:
         """Restart the episodes of ``slots``."""

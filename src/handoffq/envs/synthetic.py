@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from handoffq.core.env import EnvError, LocalStep, Transition, VecTransition, check_successor
+from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
 from handoffq.theory.model import FiniteModel
 
 __all__ = ["SyntheticConfig", "SyntheticICSMDP", "SyntheticVecEnv", "build_instance"]
@@ -385,12 +385,22 @@ class SyntheticVecEnv:
         """The agent's admissible row, repeated."""
         return np.broadcast_to(self.inst.admissible[agent], (len(slots), self.n_agents))
 
-    def step(self, successors: np.ndarray) -> VecTransition:
-        """One invocation in every slot, vectorised over primitive steps."""
+    def local_actions(self, agent: int) -> int:
+        """Pre-configured agents: none."""
+        return 0
+
+    def act(self, slots: np.ndarray, actions: np.ndarray) -> VecLocalStep:
+        """Not available: every agent is pre-configured."""
+        raise EnvError("the synthetic IC-SMDP has pre-configured agents only (no local actions)")
+
+    def step(self, successors: np.ndarray, slots: np.ndarray | None = None) -> VecTransition:
+        """One invocation in every slot (or in ``slots`` only), vectorised over primitive steps."""
         cfg = self.config
-        b = self.n_envs
-        i = self._active
-        z0 = self._s // cfg.latent_per_interface
+        rows = np.arange(self.n_envs) if slots is None else np.asarray(slots, dtype=np.int64)
+        successors = np.asarray(successors, dtype=np.int64)
+        b = len(rows)
+        i = self._active[rows]
+        z0 = self._s[rows] // cfg.latent_per_interface
         ret = self.inst.match[z0, successors] - self.inst.cost[i, successors]
         disc = np.ones(b)
         tau = np.zeros(b, dtype=np.int64)
@@ -399,7 +409,7 @@ class SyntheticVecEnv:
         goal = self.n_latent
         while running.any():
             idx = np.flatnonzero(running)
-            s = self._s[idx]
+            s = self._s[rows[idx]]
             u = self._rng.random(len(idx))
             cum = self._cum[i[idx], s]
             nxt = np.minimum((cum <= u[:, None]).sum(axis=1), goal)
@@ -409,13 +419,13 @@ class SyntheticVecEnv:
             disc[idx] *= cfg.gamma
             tau[idx] += 1
             term[idx[hit]] = True
-            self._s[idx[~hit]] = nxt[~hit]
+            self._s[rows[idx[~hit]]] = nxt[~hit]
             stop = hit | (tau[idx] >= cfg.tau_max) | (self._rng.random(len(idx)) < cfg.p)
             running[idx[stop]] = False
-        handed = ~term
-        hi = np.flatnonzero(handed)
-        self._xi[hi, i[hi]] = (self._xi[hi, i[hi]] + 1) % cfg.n_private
-        self._active[hi] = successors[hi]
-        self._handoffs[hi] += 1
-        trunc = handed & (self._handoffs >= cfg.horizon)
+        hi = np.flatnonzero(~term)
+        slot_hi = rows[hi]
+        self._xi[slot_hi, i[hi]] = (self._xi[slot_hi, i[hi]] + 1) % cfg.n_private
+        self._active[slot_hi] = successors[hi]
+        self._handoffs[slot_hi] += 1
+        trunc = ~term & (self._handoffs[rows] >= cfg.horizon)
         return VecTransition(tau, ret, term, trunc)

@@ -16,7 +16,7 @@ With ``gamma = 0.9`` the IC-SMDP Bellman equation ``Q_i(k) = R_i(k) + gamma^tau_
 
 from __future__ import annotations
 
-from handoffq.core.env import EnvError, LocalStep, Transition, check_successor
+from handoffq.core.env import EnvError, PreconfiguredAgents, Transition, check_successor
 
 __all__ = ["TwoAgentCycle", "hand_solution"]
 
@@ -28,7 +28,7 @@ def hand_solution(gamma: float = 0.9) -> dict[tuple[int, int], float]:
     return {(0, 0): gamma * v_a, (0, 1): gamma * v_b, (1, 0): 1.0 + gamma**2 * v_a, (1, 1): 0.2 + gamma**2 * v_b}
 
 
-class TwoAgentCycle:
+class TwoAgentCycle(PreconfiguredAgents):
     """The hand-solvable two-agent IC-SMDP (see module docstring)."""
 
     n_agents = 2
@@ -67,14 +67,6 @@ class TwoAgentCycle:
     def admissible(self, agent: int) -> tuple[int, ...]:
         """Both, always."""
         return (0, 1)
-
-    def local_actions(self, agent: int) -> int:
-        """Pre-configured agents."""
-        return 0
-
-    def act(self, local_action: int) -> LocalStep:
-        """No local actions."""
-        raise EnvError("TwoAgentCycle has pre-configured agents only")
 
     def step(self, successor: int) -> Transition:
         """Play the active agent's invocation deterministically."""

@@ -12,7 +12,7 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import greedy_obs_policy, make_team, q_tables
 from handoffq.runtime import make_runner
-from handoffq.runtime.batched import BatchedRunner
+from handoffq.runtime.inprocess import BatchedRunner
 from handoffq.theory.mixing import behaviour_chain, stationary, uniform_behaviour
 from handoffq.theory.model import FiniteModel
 from handoffq.theory.solve import (

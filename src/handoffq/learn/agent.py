@@ -1,17 +1,20 @@
 """The IC-Q agent (paper Algorithm 1): successor Q over its own observations.
 
 An :class:`ICQAgent` holds its own estimator, its own random generator and its own pending
-decision. It is called by a runner with its *own* observation only, and it learns from
-nothing but the :class:`~handoffq.core.messages.HandoffMessage` its successor sends back:
+decisions, keyed so that many episodes or tasks can be in flight through it at once. It is
+called with its *own* observation only and learns from nothing but the
+:class:`~handoffq.core.messages.HandoffMessage` its successor sends back (it implements
+:class:`~handoffq.core.agent.HandoffAgent`):
 
-* ``decide(o, admissible)`` picks a successor ``k`` (exploring over admissible ones only)
-  and remembers ``(o, k)``;
+* ``decide(o, admissible, key)`` picks a successor ``k`` (exploring over admissible ones
+  only) and remembers ``(o, k)`` under ``key``;
 * ``value(o', admissible)`` is what the agent sends back when it becomes active:
-  ``max_k' Q(o', k')`` (or ``max_a Qa(o', a)`` for an adaptable agent);
-* ``receive(msg)`` regresses ``Q(o, k)`` on ``msg.reward + gamma**msg.duration * msg.value``.
+  ``max_k' Q(o', k')`` (or ``max_a Qa(o', a)`` for an adaptable agent; eq. 4);
+* ``receive(msg, key)`` regresses that ``Q(o, k)`` on ``R + gamma**tau * v`` (eq. 5).
 
-Adaptable agents (``n_local > 0``) also learn ``Qa(o, a)`` for local actions, regressed on
-``r + gamma * max_k Q(o', k)`` at the post-action observation (DESIGN.md section 2).
+Adaptable agents (``n_local > 0``, paper section 3) also learn ``Qa(o, a)`` for local actions,
+regressed on ``r + gamma * max_k Q(o', k)`` at the post-action observation - inside the agent,
+no message.
 """
 
 from __future__ import annotations
@@ -21,15 +24,82 @@ from typing import Any
 
 import numpy as np
 
+from handoffq.core.agent import Key, OwnView
 from handoffq.core.channel import MessageBatch
-from handoffq.core.env import Obs
+from handoffq.core.env import obs_size
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.estimators import Estimator, TabularEstimator
 from handoffq.learn.exploration import Exploration, choose, choose_batch, greedy
-from handoffq.learn.schedules import StepSize, step_size
+from handoffq.learn.schedules import StepSize
 from handoffq.learn.targets import td_target, td_target_batch
 
-__all__ = ["ICQAgent"]
+__all__ = ["ICQAgent", "VisitCounter"]
+
+_DENSE_VISITS = 4_000_000  # (observation, action) pairs above which visits live in a dict
+
+
+class VisitCounter:
+    """Visits per ``(observation, action)`` pair (the ``"visits"`` step-size schedule).
+
+    A dense array when the pair space is small, a dict otherwise; the scalar and the batch
+    updates of an agent count in the same store.
+    """
+
+    def __init__(self, obs_nvec: Sequence[int], n_actions: int) -> None:
+        self.obs_nvec = tuple(int(n) for n in obs_nvec)
+        self.n_actions = int(n_actions)
+        n_pairs = obs_size(self.obs_nvec) * self.n_actions
+        self.counts: np.ndarray | None = np.zeros(n_pairs, dtype=np.int64) if n_pairs <= _DENSE_VISITS else None
+        self.sparse: dict[tuple[int, ...], int] = {}
+
+    def add(self, obs: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Count one visit of each ``(obs[r], cols[r])``; return the counts after counting.
+
+        Duplicate pairs in one call all see the count after the whole batch.
+        """
+        obs = np.asarray(obs, dtype=np.int64).reshape(len(cols), -1)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.counts is not None:
+            if obs.shape[1] == 1:
+                flat = obs[:, 0] * self.n_actions + cols
+            else:
+                flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) * self.n_actions + cols
+            np.add.at(self.counts, flat, 1)
+            return self.counts[flat]
+        keys = [(*row, c) for row, c in zip(obs.tolist(), cols.tolist())]
+        for k in keys:
+            self.sparse[k] = self.sparse.get(k, 0) + 1
+        return np.fromiter((self.sparse[k] for k in keys), dtype=np.int64, count=len(keys))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The counts."""
+        return {"counts": None if self.counts is None else self.counts.copy(), "sparse": dict(self.sparse)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the counts."""
+        if self.counts is not None and state.get("counts") is not None:
+            self.counts[...] = state["counts"]
+        self.sparse = dict(state.get("sparse", {}))
+
+
+class _Slots:
+    """Pending decisions of batch slots: the observation row and action column per slot."""
+
+    def __init__(self, n_slots: int, obs_dim: int) -> None:
+        self.obs = np.zeros((n_slots, obs_dim), dtype=np.int64)
+        self.col = np.full(n_slots, -1, dtype=np.int64)
+
+    def put(self, slots: np.ndarray, obs: np.ndarray, cols: np.ndarray) -> None:
+        self.obs[slots] = obs
+        self.col[slots] = cols
+
+    def take(self, slots: np.ndarray, agent_id: int) -> tuple[np.ndarray, np.ndarray]:
+        cols = self.col[slots]
+        if np.any(cols < 0):
+            bad = np.asarray(slots)[cols < 0][:5].tolist()
+            raise RuntimeError(f"agent {agent_id} received replies for slots with no pending decision: {bad}")
+        self.col[slots] = -1
+        return self.obs[slots], cols
 
 
 class ICQAgent:
@@ -49,7 +119,7 @@ class ICQAgent:
         local_exploration: exploration over local actions (default: ``exploration``).
     """
 
-    bootstrap = "message"  # IC-Q bootstraps from the successor's value in the message
+    wants_own_view = False
 
     def __init__(
         self,
@@ -68,142 +138,243 @@ class ICQAgent:
         if not candidates:
             raise ValueError(f"agent {agent_id} has no candidate successors")
         self.agent_id = int(agent_id)
-        self.obs_nvec = tuple(obs_nvec)
+        self.obs_nvec = tuple(int(n) for n in obs_nvec)
         self.candidates = tuple(int(c) for c in candidates)
+        self._cand = np.asarray(self.candidates, dtype=np.int64)
         self._col = {c: i for i, c in enumerate(self.candidates)}
         self.gamma = float(gamma)
-        self.q = estimator or TabularEstimator(self.obs_nvec, len(self.candidates))
+        self.q: Estimator = estimator or TabularEstimator(self.obs_nvec, len(self.candidates))
         self.exploration = exploration or Exploration()
         self.schedule = schedule or StepSize()
         self.rng = np.random.default_rng(seed)
         self.n_local = int(n_local)
-        self.qa = local_estimator
+        self.qa: Estimator | None = local_estimator
         if self.n_local and self.qa is None:
             self.qa = TabularEstimator(self.obs_nvec, self.n_local)
         self.local_exploration = local_exploration or self.exploration
         self.t = 0  # updates of Q
         self.t_local = 0
         self.decisions = 0
-        self._visits: dict[tuple[Any, int], int] = {}
-        self._pending: tuple[Obs, int] | None = None
-        self._pending_local: tuple[Obs, int] | None = None
-        # batched mode: per-slot pending decisions (obs rows, action columns)
-        self._slot_obs: np.ndarray | None = None
-        self._slot_act: np.ndarray | None = None
-        self._visit_arr: np.ndarray | None = None
+        self.visits = VisitCounter(self.obs_nvec, len(self.candidates))
+        self.local_visits = VisitCounter(self.obs_nvec, max(self.n_local, 1))
+        self._pending: dict[Key, tuple[tuple[int, ...], int]] = {}
+        self._pending_local: dict[Key, tuple[tuple[int, ...], int]] = {}
+        self._slots: _Slots | None = None
+        self._local_slots: _Slots | None = None
 
     # ------------------------------------------------------------------ helpers
     def columns(self, successors: Sequence[int]) -> np.ndarray:
         """Action columns of the given successor ids."""
-        return np.fromiter((self._col[s] for s in successors), dtype=np.int64)
+        try:
+            return np.fromiter((self._col[int(s)] for s in successors), dtype=np.int64)
+        except KeyError as exc:
+            raise ValueError(
+                f"agent {self.agent_id}: successor {exc.args[0]} is not one of its candidates {list(self.candidates)}"
+            ) from None
 
-    def _alpha(self, obs: Obs, col: int, local: bool = False) -> float:
-        key = (("a",) + tuple(obs) if local else tuple(obs), col)
-        n = self._visits.get(key, 0) + 1
-        self._visits[key] = n
-        return step_size(self.schedule, self.t_local if local else self.t, n)
+    def _local_q(self) -> Estimator:
+        if self.qa is None:
+            raise RuntimeError(f"agent {self.agent_id} is pre-configured: it has no local actions")
+        return self.qa
+
+    def _steps(self, obs: np.ndarray, cols: np.ndarray, local: bool = False) -> np.ndarray:
+        """Step sizes of a batch of ``(obs, col)`` updates (counting the visits they make)."""
+        counter = self.local_visits if local else self.visits
+        visits = counter.add(obs, cols)
+        t = self.t_local if local else self.t
+        return self.schedule(t + np.arange(len(cols)), visits)
+
+    def _bootstrap(self, values: np.ndarray, own_view: OwnView | None) -> np.ndarray:
+        """The ``v`` of the targets: the successors' values (overridden by naive baselines)."""
+        return values
 
     # ------------------------------------------------------------ successor Q
-    def decide(self, obs: Obs, admissible: Sequence[int]) -> int:
+    def decide(self, obs: Sequence[int], admissible: Sequence[int], key: Key = None) -> int:
         """Choose a successor (exploring over ``admissible`` only); remember ``(obs, k)``."""
-        cols = self.columns(admissible)
-        col = choose(self.q.values(obs), cols, self.exploration, self.decisions, self.rng)
+        if key in self._pending:
+            raise RuntimeError(
+                f"agent {self.agent_id} already has a pending decision under key {key!r} "
+                "(pass a distinct key per task/handoff)"
+            )
+        col = self._choose(tuple(obs), admissible)
         self.decisions += 1
-        self._pending = (tuple(obs), col)
+        self._pending[key] = (tuple(int(o) for o in obs), col)
         return self.candidates[col]
 
-    def greedy_successor(self, obs: Obs, admissible: Sequence[int]) -> int:
+    def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
+        """The column to play at ``obs`` (exploring); subclasses may fix it."""
+        return choose(self.q.values(obs), self.columns(admissible), self.exploration, self.decisions, self.rng)
+
+    def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
         """The greedy successor at ``obs`` (no exploration, no state change)."""
         return self.candidates[greedy(self.q.values(obs), self.columns(admissible))]
 
-    def value(self, obs: Obs, admissible: Sequence[int]) -> float:
+    def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
         """The scalar this agent sends back when it becomes active at ``obs``."""
         if self.n_local:
-            return float(np.max(self.qa.values(obs)))
+            return float(np.max(self._local_q().values(obs)))
         return float(np.max(self.q.values(obs)[self.columns(admissible)]))
 
-    def receive(self, message: HandoffMessage) -> float:
-        """Regress the pending ``Q(o, k)`` on ``R + gamma**tau * v``; returns the TD error."""
-        if self._pending is None:
-            raise RuntimeError(f"agent {self.agent_id} received a message with no pending handoff")
-        obs, col = self._pending
-        self._pending = None
-        y = td_target(message.reward, message.duration, message.value, self.gamma)
-        err = self.q.update(obs, col, y, self._alpha(obs, col))
+    def receive(
+        self,
+        message: HandoffMessage,
+        key: Key = None,
+        own_view: tuple[Sequence[int], Sequence[int]] | None = None,
+    ) -> float:
+        """Regress the pending ``Q(o, k)`` of ``key`` on ``R + gamma**tau * v``; return the TD error."""
+        if not isinstance(message, HandoffMessage):
+            raise TypeError(f"agent {self.agent_id} accepts only HandoffMessage replies, got {type(message)}")
+        try:
+            obs, col = self._pending.pop(key)
+        except KeyError:
+            raise RuntimeError(f"agent {self.agent_id} received a message with no pending handoff (key {key!r})") from None
+        view = None
+        if own_view is not None:
+            view = OwnView(
+                np.asarray([own_view[0]], dtype=np.int64),
+                self._mask(own_view[1])[None, :],
+                np.ones(1, dtype=bool),
+            )
+        v = float(self._bootstrap(np.asarray([message.value]), view)[0])
+        y = td_target(message.reward, message.duration, v, self.gamma)
+        alpha = float(self._steps(np.asarray([obs]), np.asarray([col]))[0])
+        err = self.q.update(obs, col, y, alpha)
         self.t += 1
         return err
 
+    def _mask(self, admissible: Sequence[int]) -> np.ndarray:
+        mask = np.zeros(len(self.candidates), dtype=bool)
+        mask[self.columns(admissible)] = True
+        return mask
+
     # ---------------------------------------------------------- local actions
-    def decide_local(self, obs: Obs) -> int:
-        """Choose a local action (adaptable agents); remember ``(obs, a)``."""
-        if not self.n_local:
-            raise RuntimeError(f"agent {self.agent_id} is pre-configured: it has no local actions")
-        allowed = np.arange(self.n_local)
-        a = choose(self.qa.values(obs), allowed, self.local_exploration, self.t_local, self.rng)
-        self._pending_local = (tuple(obs), a)
+    def decide_local(self, obs: Sequence[int], key: Key = None) -> int:
+        """Choose a local action (adaptable agents); remember ``(obs, a)`` under ``key``."""
+        qa = self._local_q()
+        if key in self._pending_local:
+            raise RuntimeError(f"agent {self.agent_id} already has a pending local action under key {key!r}")
+        a = choose(qa.values(obs), np.arange(self.n_local), self.local_exploration, self.t_local, self.rng)
+        self._pending_local[key] = (tuple(int(o) for o in obs), a)
         return a
 
-    def greedy_local(self, obs: Obs) -> int:
+    def greedy_local(self, obs: Sequence[int]) -> int:
         """Greedy local action at ``obs``."""
-        return int(np.argmax(self.qa.values(obs)))
+        return int(np.argmax(self._local_q().values(obs)))
 
     def after_local(
-        self, reward: float, post_obs: Obs | None, admissible: Sequence[int]
+        self, reward: float, post_obs: Sequence[int] | None, admissible: Sequence[int], key: Key = None
     ) -> float:
         """Regress ``Qa(o, a)`` on ``r + gamma * max_k Q(o', k)`` (``post_obs=None``: ended)."""
-        if self._pending_local is None:
-            raise RuntimeError(f"agent {self.agent_id} has no pending local action")
-        obs, a = self._pending_local
-        self._pending_local = None
+        qa = self._local_q()
+        try:
+            obs, a = self._pending_local.pop(key)
+        except KeyError:
+            raise RuntimeError(f"agent {self.agent_id} has no pending local action (key {key!r})") from None
         boot = 0.0
         if post_obs is not None:
             boot = float(np.max(self.q.values(post_obs)[self.columns(admissible)]))
-        err = self.qa.update(obs, a, reward + self.gamma * boot, self._alpha(obs, a, local=True))
+        alpha = float(self._steps(np.asarray([obs]), np.asarray([a]), local=True)[0])
+        err = qa.update(obs, a, reward + self.gamma * boot, alpha)
         self.t_local += 1
         return err
 
+    def forget(self, keys: Sequence[Key] | None = None) -> int:
+        """Drop pending scalar decisions (all, or those in ``keys``) and, with ``keys=None``,
+        every pending batch slot; return how many decisions were dropped."""
+        if keys is None:
+            n = len(self._pending) + len(self._pending_local)
+            self._pending.clear()
+            self._pending_local.clear()
+            for store in (self._slots, self._local_slots):
+                if store is not None:
+                    n += int((store.col >= 0).sum())
+                    store.col[:] = -1
+            return n
+        n = 0
+        for k in keys:
+            n += (self._pending.pop(k, None) is not None) + (self._pending_local.pop(k, None) is not None)
+        return n
+
+    def forget_slots(self, slots: np.ndarray) -> int:
+        """Drop the pending decisions of batch ``slots`` (episodes that were abandoned)."""
+        n = 0
+        for store in (self._slots, self._local_slots):
+            if store is not None:
+                n += int((store.col[slots] >= 0).sum())
+                store.col[slots] = -1
+        return n
+
     # ------------------------------------------------------------ batched mode
     def start_batch(self, n_slots: int) -> None:
-        """Prepare per-slot pending storage for a batched runner with ``n_slots`` episodes."""
-        self._slot_obs = np.zeros((n_slots, len(self.obs_nvec)), dtype=np.int64)
-        self._slot_act = np.full(n_slots, -1, dtype=np.int64)
-        if isinstance(self.q, TabularEstimator) and self.q.dense:
-            self._visit_arr = np.zeros(self.q.table.size, dtype=np.int64)
+        """Prepare per-slot pending storage for ``n_slots`` slots."""
+        self._slots = _Slots(n_slots, len(self.obs_nvec))
+        self._local_slots = _Slots(n_slots, len(self.obs_nvec)) if self.n_local else None
 
-    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _slot_store(self, local: bool = False) -> _Slots:
+        store = self._local_slots if local else self._slots
+        if store is None:
+            raise RuntimeError(f"agent {self.agent_id}: call start_batch(n_slots) before batch calls")
+        return store
+
+    def decide_batch(
+        self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray, greedy: bool = False
+    ) -> np.ndarray:
         """Choose successors for a batch of episodes; ``mask`` is ``(B, n_candidates)``."""
-        cols = choose_batch(self.q.values_batch(obs), mask, self.exploration, self.decisions, self.rng)
-        self.decisions += len(slots)
-        self._slot_obs[slots] = obs
-        self._slot_act[slots] = cols
-        return np.asarray(self.candidates, dtype=np.int64)[cols]
+        cols = self._choose_batch(obs, mask, greedy)
+        if not greedy:
+            self.decisions += len(slots)
+            self._slot_store().put(slots, obs, cols)
+        return self._cand[cols]
+
+    def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
+        """Columns to play for a batch (subclasses may fix them)."""
+        q = self.q.values_batch(obs)
+        if greedy:
+            return np.argmax(np.where(mask, q, -np.inf), axis=1)
+        return choose_batch(q, mask, self.exploration, self.decisions, self.rng)
 
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched :meth:`value`."""
-        q = self.q.values_batch(obs)
-        return np.where(mask, q, -np.inf).max(axis=1)
+        if self.n_local:
+            return self._local_q().values_batch(obs).max(axis=1)
+        return np.where(mask, self.q.values_batch(obs), -np.inf).max(axis=1)
 
-    def receive_batch(self, slots: np.ndarray, messages: MessageBatch) -> None:
+    def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: OwnView | None = None) -> None:
         """Batched :meth:`receive` for the pending decisions of ``slots``."""
-        obs, cols = self._slot_obs[slots], self._slot_act[slots]
-        y = td_target_batch(messages.reward, messages.duration, messages.value, self.gamma)
-        n = len(slots)
-        self.q.update_batch(obs, cols, y, self.batch_step_sizes(obs, cols))
-        self.t += n
-        self._slot_act[slots] = -1
+        if not isinstance(messages, MessageBatch):
+            raise TypeError(f"agent {self.agent_id} accepts only MessageBatch replies, got {type(messages)}")
+        obs, cols = self._slot_store().take(slots, self.agent_id)
+        v = self._bootstrap(messages.value, own_view)
+        y = td_target_batch(messages.reward, messages.duration, v, self.gamma)
+        self.q.update_batch(obs, cols, y, self._steps(obs, cols))
+        self.t += len(slots)
 
-    def batch_step_sizes(self, obs: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Step sizes for a batch of ``(obs, column)`` updates; counts the visits they make."""
-        n = len(cols)
-        if self._visit_arr is not None:
-            flat = self.q.index_batch(obs) * self.q.n_actions + cols
-            np.add.at(self._visit_arr, flat, 1)
-            visits = self._visit_arr[flat]
-        else:
-            visits = np.full(n, self.t + 1)
-        if self.schedule.kind == "visits":
-            return self.schedule.a0 / np.maximum(visits, 1) ** self.schedule.power
-        return np.full(n, step_size(self.schedule, self.t, 1))
+    def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """Local actions for ``slots`` (remembered for :meth:`after_local_batch` unless greedy)."""
+        q = self._local_q().values_batch(obs)
+        if greedy:
+            return np.argmax(q, axis=1)
+        mask = np.ones_like(q, dtype=bool)
+        acts = choose_batch(q, mask, self.local_exploration, self.t_local, self.rng)
+        self._slot_store(local=True).put(slots, obs, acts)
+        return acts
+
+    def after_local_batch(
+        self,
+        slots: np.ndarray,
+        rewards: np.ndarray,
+        post_obs: np.ndarray,
+        post_mask: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
+        """Batched :meth:`after_local`."""
+        qa = self._local_q()
+        obs, acts = self._slot_store(local=True).take(slots, self.agent_id)
+        boot = np.where(post_mask, self.q.values_batch(post_obs), -np.inf).max(axis=1)
+        boot = np.where(np.asarray(terminated, dtype=bool), 0.0, boot)
+        y = np.asarray(rewards, dtype=float) + self.gamma * boot
+        qa.update_batch(obs, acts, y, self._steps(obs, acts, local=True))
+        self.t_local += len(slots)
 
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -215,7 +386,8 @@ class ICQAgent:
             "t": self.t,
             "t_local": self.t_local,
             "decisions": self.decisions,
-            "visits": dict(self._visits),
+            "visits": self.visits.state_dict(),
+            "local_visits": self.local_visits.state_dict(),
             "rng": self.rng.bit_generator.state,
         }
 
@@ -227,5 +399,6 @@ class ICQAgent:
         if self.qa is not None and state.get("qa") is not None:
             self.qa.load_state_dict(state["qa"])
         self.t, self.t_local, self.decisions = state["t"], state["t_local"], state["decisions"]
-        self._visits = dict(state["visits"])
+        self.visits.load_state_dict(state["visits"])
+        self.local_visits.load_state_dict(state["local_visits"])
         self.rng.bit_generator.state = state["rng"]

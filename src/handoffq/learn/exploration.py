@@ -73,5 +73,7 @@ def choose_batch(
     p = np.exp(z) * mask
     p /= p.sum(axis=1, keepdims=True)
     c = np.cumsum(p, axis=1)
-    r = rng.random((b, 1))
-    return np.minimum((c < r).sum(axis=1), mask.shape[1] - 1)
+    r = rng.random((b, 1)) * c[:, -1:]
+    idx = np.minimum((c < r).sum(axis=1), mask.shape[1] - 1)
+    # rounding can land past the last admissible column: fall back to the greedy choice there
+    return np.where(mask[np.arange(b), idx], idx, np.argmax(neg, axis=1))

@@ -1,9 +1,16 @@
-"""Step-size schedules: constant, ``a0 / (1 + t / t0)`` and per-pair visit counts."""
+"""Step-size schedules: constant, ``a0 / (1 + t / t0)`` and per-pair visit counts.
+
+A :class:`StepSize` is a small serialisable spec (it goes into ``config.json``) and a
+vectorised callable: ``schedule(t, visits)`` works on scalars and on numpy arrays alike, so the
+scalar and the batch updates of an agent share one formula.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 __all__ = ["StepSize", "step_size"]
 
@@ -29,12 +36,21 @@ class StepSize:
             raise ValueError(f"unknown step-size schedule {self.kind!r}")
         if not 0 < self.a0 <= 10:
             raise ValueError(f"step size a0 must be in (0, 10], got {self.a0}")
+        if self.t0 <= 0:
+            raise ValueError(f"step size t0 must be positive, got {self.t0}")
+
+    def __call__(self, t: np.ndarray | int, visits: np.ndarray | int) -> np.ndarray:
+        """Step sizes for updates number ``t`` of pairs visited ``visits`` times (broadcast)."""
+        t_arr = np.asarray(t, dtype=float)
+        v_arr = np.asarray(visits, dtype=float)
+        shape = np.broadcast(t_arr, v_arr).shape
+        if self.kind == "constant":
+            return np.full(shape, self.a0)
+        if self.kind == "decay":
+            return np.broadcast_to(self.a0 / (1.0 + t_arr / self.t0), shape).astype(float)
+        return np.broadcast_to(self.a0 / np.maximum(v_arr, 1.0) ** self.power, shape).astype(float)
 
 
 def step_size(schedule: StepSize, t: int, visits: int) -> float:
     """Step size for the ``t``-th update of an agent whose pair has ``visits`` visits."""
-    if schedule.kind == "constant":
-        return schedule.a0
-    if schedule.kind == "decay":
-        return schedule.a0 / (1.0 + t / schedule.t0)
-    return schedule.a0 / max(visits, 1) ** schedule.power
+    return float(schedule(t, visits))

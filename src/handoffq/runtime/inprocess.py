@@ -1,129 +1,113 @@
-"""In-process runner: plays episodes one at a time and does the message passing.
+"""In-process runners: the episode loop over a team of agent objects in this process.
 
-Each agent is called with its own observation only. When control passes from ``i`` to ``j``,
-``j`` computes its value at its own observation and the reply ``(v, tau, R)`` travels to
-``i`` through the :class:`~handoffq.core.channel.Channel` - the single audited place where
-anything crosses an agent boundary. Seeded runs are bit-for-bit reproducible (the
-environment and every agent own explicit generators).
+:class:`InProcessRunner` plays one episode at a time on a scalar environment (one copy,
+bit-for-bit reproducible: episode ``e`` is reset with ``seed + e``); :class:`BatchedRunner`
+plays many at once on a vectorised environment. Both drive the same
+:class:`~handoffq.runtime.loop.EpisodeLoop`; every reply crosses the audited
+:class:`~handoffq.core.channel.Channel`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
+from handoffq.core.agent import HandoffAgent
 from handoffq.core.channel import Auditor, Channel
-from handoffq.core.env import HandoffEnv
-from handoffq.core.messages import HandoffMessage
-from handoffq.runtime.base import Progress, TrainStats
+from handoffq.core.env import HandoffEnv, VecHandoffEnv
+from handoffq.core.vec import SyncVecEnv
+from handoffq.runtime.base import DEFAULT_EVAL_CAP, EvalStats, Progress, TrainStats, check_team
+from handoffq.runtime.loop import EpisodeLoop, LocalTeam
 
-__all__ = ["InProcessRunner", "play_episode"]
-
-
-def play_episode(
-    env: HandoffEnv,
-    agents: Sequence[Any],
-    channel: Channel,
-    learn: bool = True,
-    seed: int | None = None,
-    max_handoffs: int | None = None,
-) -> tuple[float, int, int]:
-    """Play one episode; return ``(discounted return, handoffs, primitive steps)``.
-
-    With ``learn=False`` agents act greedily and nothing is updated (evaluation).
-    Agents that bootstrap from their own view (``agent.bootstrap == "own"``: the naive
-    baseline) are given their own observation of the handed-off artifact instead of a value.
-    """
-    env.reset(seed)
-    gamma = env.gamma
-    i = env.active_agent
-    obs = env.observe(i)
-    ret, disc, handoffs, steps = 0.0, 1.0, 0, 0
-    while True:
-        agent = agents[i]
-        if env.local_actions(i):
-            a = agent.decide_local(obs) if learn else agent.greedy_local(obs)
-            ls = env.act(a)
-            ret += disc * ls.reward
-            disc *= gamma
-            steps += 1
-            ended = ls.terminated or ls.truncated
-            post = None if ls.terminated else env.observe(i)
-            if learn:
-                agent.after_local(ls.reward, post, env.admissible(i) if post is not None else ())
-            if ended:
-                break
-            obs = post
-        adm = env.admissible(i)
-        k = agent.decide(obs, adm) if learn else agent.greedy_successor(obs, adm)
-        tr = env.step(k)
-        ret += disc * tr.reward
-        disc *= gamma**tr.duration
-        steps += tr.duration
-        handoffs += 1
-        if tr.terminated:
-            if learn:
-                agent.receive(channel.send(i, i, HandoffMessage(0.0, tr.duration, tr.reward)))
-            break
-        j = env.active_agent
-        obs_j = env.observe(j)
-        if learn:
-            if getattr(agent, "bootstrap", "message") == "own":
-                agent.receive_own(tr.duration, tr.reward, env.observe(i), env.admissible(i))
-            else:
-                v = agents[j].value(obs_j, env.admissible(j))
-                agent.receive(channel.send(j, i, HandoffMessage(v, tr.duration, tr.reward)))
-        if tr.truncated or (max_handoffs is not None and handoffs >= max_handoffs):
-            break
-        i, obs = j, obs_j
-    return ret, handoffs, steps
+__all__ = ["LoopRunner", "InProcessRunner", "BatchedRunner", "evaluate_team"]
 
 
-class InProcessRunner:
-    """Trains a team of agents on one environment, one episode at a time.
+class LoopRunner:
+    """Trains a team on a vectorised environment with the shared episode loop.
 
     Args:
-        env: the environment.
+        env: the vectorised environment.
         agents: one agent per environment agent (index = agent id).
         auditor: optional callable ``(src, dst, payload)`` seeing every cross-agent payload.
-        seed: base seed; episode ``e`` is reset with ``seed + e`` for reproducibility.
+        seed: resets the environment (its episode seeds) at start.
     """
 
     def __init__(
-        self, env: HandoffEnv, agents: Sequence[Any], auditor: Auditor | None = None, seed: int = 0
+        self, env: VecHandoffEnv, agents: Sequence[HandoffAgent], auditor: Auditor | None = None, seed: int = 0
     ) -> None:
-        if len(agents) != env.n_agents:
-            raise ValueError(f"{len(agents)} agents given for an environment of {env.n_agents}")
+        self.agents: list[Any] = check_team(agents, env.n_agents)
         self.env = env
-        self.agents = list(agents)
         self.channel = Channel(auditor)
         self.seed = int(seed)
         self.stats = TrainStats()
+        env.reset(self.seed)
+        for a in self.agents:
+            a.start_batch(env.n_envs)
+        self.loop = EpisodeLoop(env, LocalTeam(self.agents), self.channel, learn=True)
 
     def train(self, budget: int, progress: Progress | None = None) -> TrainStats:
-        """Play episodes until ``budget`` more handoffs are done."""
+        """Play until exactly ``budget`` more handoffs are done (episodes pause in between)."""
         target = self.stats.handoffs + int(budget)
         while self.stats.handoffs < target:
-            ret, h, steps = play_episode(
-                self.env,
-                self.agents,
-                self.channel,
-                learn=True,
-                seed=self.seed + self.stats.episodes,
-                max_handoffs=target - self.stats.handoffs,
-            )
-            self.stats.episodes += 1
-            self.stats.handoffs += h
-            self.stats.primitive_steps += steps
-            self.stats.returns.append(ret)
-            if progress is not None:
-                progress(h)
+            n, finished = self.loop.round(limit=target - self.stats.handoffs)
+            self.stats.handoffs += n
+            self.stats.episodes += len(finished)
+            self.stats.returns.extend(r.ret for r in finished)
+            if progress is not None and n:
+                progress(n)
+        self.stats.primitive_steps = self.loop.primitive_steps
         self.stats.messages = self.channel.n_messages
         return self.stats
 
-    def evaluate(self, episodes: int, seed: int = 10**6) -> float:
-        """Mean discounted return of the greedy policies over ``episodes`` episodes."""
-        total = 0.0
-        for e in range(episodes):
-            total += play_episode(self.env, self.agents, self.channel, learn=False, seed=seed + e)[0]
-        return total / max(episodes, 1)
+    def evaluate(self, episodes: int, seed: int = 10**6, max_handoffs: int = DEFAULT_EVAL_CAP) -> float:
+        """Mean discounted return of the greedy policies (see :func:`evaluate_team`)."""
+        return evaluate_team(self._eval_env(), self.agents, episodes, seed, max_handoffs).mean_return
+
+    def _eval_env(self) -> VecHandoffEnv | HandoffEnv:
+        return copy.deepcopy(self.env)
+
+
+class InProcessRunner(LoopRunner):
+    """Trains agents on a scalar environment, one episode at a time (see :class:`LoopRunner`)."""
+
+    def __init__(
+        self, env: HandoffEnv, agents: Sequence[HandoffAgent], auditor: Auditor | None = None, seed: int = 0
+    ) -> None:
+        self.scalar_env = env
+        super().__init__(SyncVecEnv(env, 1, seed=seed), agents, auditor, seed)
+
+    def _eval_env(self) -> HandoffEnv:
+        return copy.deepcopy(self.scalar_env)
+
+
+class BatchedRunner(LoopRunner):
+    """Trains agents on a vectorised environment, ``env.n_envs`` episodes at a time."""
+
+
+def evaluate_team(
+    env: VecHandoffEnv | HandoffEnv,
+    agents: Sequence[HandoffAgent],
+    episodes: int,
+    seed: int = 10**6,
+    max_handoffs: int = DEFAULT_EVAL_CAP,
+    n_envs: int = 1,
+) -> EvalStats:
+    """Greedy returns of ``episodes`` episodes, each cut after ``max_handoffs`` handoffs.
+
+    A scalar ``env`` is played with episode seeds ``seed .. seed + episodes - 1``. Nothing is
+    learned (agents' pending decisions are untouched).
+    """
+    vec: Any = env if hasattr(env, "n_envs") else SyncVecEnv(env, min(n_envs, max(episodes, 1)), seed=seed)
+    if hasattr(env, "n_envs"):
+        vec.reset(seed)
+    loop = EpisodeLoop(vec, LocalTeam(agents), Channel(), learn=False, max_handoffs=max_handoffs,
+                       max_episodes=episodes)
+    returns: list[float] = []
+    capped = 0
+    while loop.running:
+        _, finished = loop.round()
+        returns.extend(r.ret for r in finished)
+        capped += sum(r.capped for r in finished)
+    mean = sum(returns) / max(len(returns), 1)
+    return EvalStats(mean, len(returns), capped, returns)
