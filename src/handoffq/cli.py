@@ -202,6 +202,20 @@ def list_experiments() -> None:
         out_console.print(f"{n:10s} {get(n).description}")
 
 
+@app.command("routes")
+def routes(
+    directory: Path = typer.Argument(..., help="A directory written by Router.save (or autosave)."),
+    draw: Path | None = typer.Option(None, "--draw", help="Also draw the routing graph to this PNG/SVG/PDF file."),
+) -> None:
+    """Print each agent's learned routing table (view -> successor, Q values, visits) from a saved router."""
+    from handoffq.router.cli import routes_command
+
+    try:
+        routes_command(directory, draw, out_console)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
 def _fail(exc: BaseException) -> None:
     """Print a user error as one line (exit status 2); re-raise anything else."""
     from rich.markup import escape

@@ -83,6 +83,27 @@ def _edges(rows: list[RouteRow]) -> dict[tuple[str, str], list[int]]:
     return edges
 
 
+def _layers(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
+    """Left-to-right positions: each node's column is its shortest hop count from the first node."""
+    depth = {nodes[0]: 0} if nodes else {}
+    frontier = nodes[:1]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for a, b in edges:
+                if a == u and b not in depth:
+                    depth[b] = depth[u] + 1
+                    nxt.append(b)
+        frontier = nxt
+    last = max(depth.values(), default=0) + 1
+    for n in nodes:
+        depth.setdefault(n, last)
+    columns: dict[int, list[str]] = defaultdict(list)
+    for n in nodes:
+        columns[depth[n]].append(n)
+    return {n: (float(col), (len(ns) - 1) / 2 - i) for col, ns in columns.items() for i, n in enumerate(ns)}
+
+
 def draw_routes(rows: list[RouteRow], path: str | Path, title: str = "learned routes") -> Path:
     """Draw the greedy routing graph to ``path`` (PNG, SVG or PDF by its suffix)."""
     import matplotlib
@@ -91,19 +112,22 @@ def draw_routes(rows: list[RouteRow], path: str | Path, title: str = "learned ro
     import matplotlib.pyplot as plt
     import networkx as nx  # type: ignore[import-untyped]
 
+    names = list(dict.fromkeys(row.agent for row in rows))
+    edges = {(src, "END" if dst == END else dst): v for (src, dst), v in _edges(rows).items()}
+    nodes = names + (["END"] if any(dst == "END" for _, dst in edges) else [])
     g = nx.DiGraph()
-    for row in rows:
-        g.add_node(row.agent)
-    for (src, dst), (n_views, visits) in _edges(rows).items():
-        label = f"{n_views} view{'s' if n_views != 1 else ''}, {visits} visits"
-        g.add_edge(src, "END" if dst == END else dst, label=label)
-    fig, ax = plt.subplots(figsize=(7, 5))
-    pos = nx.spring_layout(g, seed=0) if len(g) > 2 else nx.circular_layout(g)
-    nx.draw_networkx(g, pos, ax=ax, node_color="#cfe3f7", node_size=1800, font_size=9, arrowsize=16,
-                     connectionstyle="arc3,rad=0.12")
+    g.add_nodes_from(nodes)
+    for (src, dst), (n_views, visits) in edges.items():
+        g.add_edge(src, dst, label=f"{n_views}v/{visits}")
+    pos = _layers(nodes, list(edges))
+    fig, ax = plt.subplots(figsize=(2.2 * (max(x for x, _ in pos.values()) + 1) + 1, 4))
+    style = "arc3,rad=0.15"
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#cfe3f7", node_size=2600)
+    nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
+    nx.draw_networkx_edges(g, pos, ax=ax, arrowsize=14, node_size=2600, connectionstyle=style)
     nx.draw_networkx_edge_labels(g, pos, edge_labels=nx.get_edge_attributes(g, "label"), font_size=7, ax=ax,
-                                 connectionstyle="arc3,rad=0.12")
-    ax.set_title(title)
+                                 connectionstyle=style)
+    ax.set_title(f"{title}\nedge: greedy successor at N views (v) / replies learned from", fontsize=9)
     ax.axis("off")
     out = Path(path)
     fig.savefig(out, bbox_inches="tight", dpi=120)
