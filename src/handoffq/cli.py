@@ -146,7 +146,7 @@ def experiment(
         summary = _run_one(name, out, quick, seed, runtime, workers, options)
         _show_summary(name, summary, out)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s -> {out}")
-    except Exception as exc:  # noqa: BLE001 - one clear line for user errors
+    except Exception as exc:
         _fail(exc)
 
 
@@ -181,7 +181,7 @@ def reproduce(
                     summary = _run_one(name, d, quick, seed, runtime, workers, {})
                     secs = time.time() - t0
                     _show_summary(name, summary, d)
-                except Exception as exc:  # noqa: BLE001 - keep going; finished work is kept
+                except Exception as exc:
                     failed.append(name)
                     console.print(f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}")
             sections.append((name, exp.description, secs))
@@ -189,7 +189,7 @@ def reproduce(
         console.print(f"report: {path}")
         if failed:
             raise CLIError(f"experiments failed: {', '.join(failed)} (the others' results are in {out})")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
 
 
@@ -212,7 +212,7 @@ def routes(
 
     try:
         routes_command(directory, draw, out_console)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
 
 

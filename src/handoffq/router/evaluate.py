@@ -31,8 +31,17 @@ import numpy as np
 from handoffq.router.errors import END, RouterError, TaskStateError
 from handoffq.router.router import Router, TaskOutcome, _check_duration, _check_number
 
-__all__ = ["FixedRouting", "evaluate", "EvalReport", "PolicyStats", "Interval", "Comparison",
-           "RoutingWorseWarning", "mean_interval", "wilson_interval"]
+__all__ = [
+    "Comparison",
+    "EvalReport",
+    "FixedRouting",
+    "Interval",
+    "PolicyStats",
+    "RoutingWorseWarning",
+    "evaluate",
+    "mean_interval",
+    "wilson_interval",
+]
 
 
 class RoutingWorseWarning(UserWarning):
@@ -115,7 +124,8 @@ class _FixedTask:
         _check_duration(duration, f"agent {agent!r}")
         self.path.append(agent)
         if self.handoffs >= self.routing.max_handoffs:
-            self.outcome = TaskOutcome(self.id, self.routing.cap_penalty, self.cost, self.handoffs, tuple(self.path), True)
+            penalty = self.routing.cap_penalty
+            self.outcome = TaskOutcome(self.id, penalty, self.cost, self.handoffs, tuple(self.path), True)
             return END
         succ = self.routing._rule(agent, artifact)
         if succ != END:
@@ -148,7 +158,7 @@ class Interval:
 
 def mean_interval(x: np.ndarray, confidence: float) -> Interval:
     """Mean of ``x`` with a Student-t interval (the mean itself when n < 2 or no spread)."""
-    from scipy import stats
+    from scipy import stats  # type: ignore[import-untyped]
 
     n = len(x)
     m = float(np.mean(x)) if n else math.nan
@@ -160,7 +170,7 @@ def mean_interval(x: np.ndarray, confidence: float) -> Interval:
 
 def wilson_interval(k: int, n: int, confidence: float) -> Interval:
     """A rate ``k / n`` with its Wilson score interval."""
-    from scipy import stats
+    from scipy import stats  # type: ignore[import-untyped]
 
     if n == 0:
         return Interval(math.nan, math.nan, math.nan)
@@ -208,7 +218,9 @@ class EvalReport:
         head = f"{'policy':<18} {'success':<22} {'net return':<24} {'cost':<22} {'loop rate':<22} handoffs/task"
         lines = [f"evaluation over {next(iter(self.policies.values())).n} tasks ({pct})", head]
         for p in self.policies.values():
-            lines.append(f"{p.name:<18} {p.success!s:<22} {p.net!s:<24} {p.cost!s:<22} {p.loop_rate!s:<22} {p.handoffs}")
+            lines.append(
+                f"{p.name:<18} {p.success!s:<22} {p.net!s:<24} {p.cost!s:<22} {p.loop_rate!s:<22} {p.handoffs}"
+            )
         for c in self.comparisons:
             lines.append(f"net({c.first}) - net({c.other}) = {c.difference}")
         return "\n".join(lines)
