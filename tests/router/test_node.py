@@ -80,3 +80,13 @@ def test_bad_declarations():
     ):
         with pytest.raises(RouterError, match=match):
             AgentNode("a", **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_unseen_view_is_explored_in_training_and_not_stored():
+    import warnings
+
+    n = AgentNode("a", ["b", "c", END])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        picks = {n.choose(None, n.view(i, add=False), explore=True, record=False) for i in range(60)}
+    assert picks == {"b", "c", END} and len(n.vocab) == 0  # type: ignore[arg-type]

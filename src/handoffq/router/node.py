@@ -228,7 +228,11 @@ class AgentNode:
                     f"agent {self.name!r}: chosen successor {chosen!r} is not among the allowed {allowed}"
                 )
         if obs is UNSEEN:
-            return chosen if chosen is not None else self._route_unseen(cols)
+            if chosen is not None:
+                return chosen
+            if explore and self.agent is not None:  # training: an unknown view is explored, not defaulted
+                return self.successors[cols[int(self.agent.rng.random() * len(cols))]]
+            return self._route_unseen(cols)
         agent = self._learner()
         if not (self.learning if record is None else record):
             if chosen is not None:
