@@ -27,8 +27,7 @@ from handoffq.experiments.synthetic_common import greedy_value, reference
 from handoffq.learn.agent import ICQAgent
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.team import make_team
-from handoffq.runtime.inprocess import BatchedRunner
-from handoffq.runtime.inprocess import InProcessRunner
+from handoffq.runtime.inprocess import BatchedRunner, InProcessRunner
 
 
 def reference_loop(cfg: SyntheticConfig, budget: int, seed: int = 0) -> int:

@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 
-from handoffq.core.channel import Channel
 from handoffq.envs.llm_math.data import generate_arith
 from handoffq.envs.llm_math.env import LLMMathEnv, greedy_table, run_table_episode
 from handoffq.envs.llm_math.exact import evaluate, hidden_table
@@ -26,7 +25,7 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.llm.simulated import SIMULATED_NOTE, SimulatedBackend
-from handoffq.runtime.inprocess import play_episode
+from handoffq.runtime.inprocess import InProcessRunner
 
 
 def _reach(curve: list[tuple[int, float]], target: float) -> float:
@@ -51,9 +50,9 @@ def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
         exploration=Exploration(epsilon=0.5, epsilon_min=0.02, decay=0.9999),
         schedule=StepSize(kind="visits", a0=1.0, power=0.6),
     )
-    ch, curve = Channel(), []
+    runner, curve = InProcessRunner(env, team, seed=seed * 10**6), []
     for e in range(episodes):
-        play_episode(env, team, ch, learn=True, seed=seed * 10**6 + e)
+        runner.train_episodes(1)
         if (e + 1) % check == 0:
             curve.append((backend.stats.calls, evaluate(greedy_table(team), hid)["accuracy"]))
     return curve

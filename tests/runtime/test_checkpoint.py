@@ -120,7 +120,7 @@ def test_in_process_training_resumes_from_checkpoints(tmp_path: Any) -> None:
 
 
 def test_ray_run_resumes_from_per_agent_checkpoints(ray_local: Any, tmp_path: Any) -> None:
-    from handoffq.runtime.ray_runner import RayRunner
+    from handoffq.runtime.ray import RayRunner
 
     env = SyntheticICSMDP(CFG, seed=0)
     team = make_team(env, seed=0, exploration=Exploration())

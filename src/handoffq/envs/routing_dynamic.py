@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 import networkx as nx
 import numpy as np
 
-from handoffq.core.channel import Auditor, Channel, MessageBatch
+from handoffq.core.channel import Auditor, Channel, deliver_replies
 from handoffq.core.env import EnvError
 from handoffq.envs.routing import _relabel, check_graph
 
@@ -113,6 +113,17 @@ class DynamicResult:
         return (self.delivered - self.birth)[ok]
 
 
+def _per_router(value: str | Sequence[str], n: int, allowed: tuple[str, ...], name: str) -> list[str]:
+    """One setting per router from a single value or a sequence (checked)."""
+    vals = [value] * n if isinstance(value, str) else list(value)
+    if len(vals) != n:
+        raise EnvError(f"{name} needs one value or {n} (one per router), got {len(vals)}")
+    bad = sorted({v for v in vals if v not in allowed})
+    if bad:
+        raise EnvError(f"{name} must be one of {allowed}, got {bad}")
+    return vals
+
+
 class PacketNetwork:
     """A multi-packet routing simulator over a graph of routers (see the module docstring).
 
@@ -120,9 +131,12 @@ class PacketNetwork:
         graph: undirected connected networkx graph (relabelled ``0 .. N-1`` like
             :class:`~handoffq.envs.routing.RoutingEnv`; ``self.graph`` is the relabelled one).
         routers: one router per node with the batched agent interface (``start_batch``,
-            ``decide_batch``, ``value_batch``, ``receive_batch``); optional attributes
-            ``timing`` (``"service"``, ``"arrival"`` or ``"none"``; default ``"service"``) and
-            ``obs_kind`` (``"dest_flag"`` or ``"dest"``; default ``"dest_flag"``).
+            ``decide_batch``, ``value_batch``, ``receive_batch``).
+        timing: when each router's successor replies - ``"service"`` (when it serves the
+            packet: IC-Q), ``"arrival"`` (when the packet arrives: Boyan-Littman) or ``"none"``
+            (a static router); one value for all routers or one per router.
+        obs_kind: what each router observes - ``"dest_flag"`` (destination and detained flag)
+            or ``"dest"`` (destination only); one value or one per router.
         config: the run's configuration.
         seed: seeds injections.
         auditor: sees every message crossing between routers.
@@ -139,6 +153,8 @@ class PacketNetwork:
         seed: int = 0,
         auditor: Auditor | None = None,
         on_failure: Callable[[nx.Graph], None] | None = None,
+        timing: str | Sequence[str] = "service",
+        obs_kind: str | Sequence[str] = "dest_flag",
     ) -> None:
         check_graph(graph)
         self.config = config or DynamicConfig()
@@ -147,10 +163,10 @@ class PacketNetwork:
         if len(routers) != self.n:
             raise EnvError(f"{len(routers)} routers given for a graph of {self.n} nodes")
         self.routers = list(routers)
-        self.timing = [getattr(r, "timing", "service") for r in self.routers]
+        self.timing = _per_router(timing, self.n, ("service", "arrival", "none"), "timing")
         self._arrival = np.asarray([tm == "arrival" for tm in self.timing] + [False])
         self._service = np.asarray([tm == "service" for tm in self.timing] + [False])
-        self.obs_kind = [getattr(r, "obs_kind", "dest_flag") for r in self.routers]
+        self.obs_kind = _per_router(obs_kind, self.n, ("dest_flag", "dest"), "obs_kind")
         self.channel = Channel(auditor)
         self.on_failure = on_failure
         self.rng = np.random.default_rng(seed)
@@ -207,15 +223,10 @@ class PacketNetwork:
 
     def _reply(self, src: int, slots: np.ndarray, value: np.ndarray, tau: np.ndarray) -> None:
         """Send ``(value, tau, R)`` from router ``src`` to each slot's predecessor."""
-        prev = self.prev[slots]
-        g = self.config.gamma
-        reward = invocation_rewards(tau, g)
-        for i in np.unique(prev):
-            sel = prev == i
-            batch = MessageBatch(value[sel], tau[sel], reward[sel])
-            self.routers[int(i)].receive_batch(  # type: ignore[attr-defined]
-                slots[sel], self.channel.send_batch(src, int(i), batch)
-            )
+        reward = invocation_rewards(tau, self.config.gamma)
+        senders = np.full(len(slots), src, dtype=np.int64)
+        for d in deliver_replies(self.channel, self.prev[slots], senders, slots, value, tau, reward):
+            self.routers[d.agent].receive_batch(d.keys, d.messages)
 
     def in_flight(self) -> int:
         """Packets in queues or on links."""

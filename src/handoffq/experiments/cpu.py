@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 from handoffq.baselines.cpu import make_centralised_team, make_pipeline_team, make_random_team
-from handoffq.core.channel import Channel
 from handoffq.envs.cpu import CPUConfig, CPUEnv, CPUTask, sample_tasks, split_range
 from handoffq.experiments.common import ExperimentError, RunContext, write_csv, write_json
 from handoffq.experiments.registry import Experiment, register
@@ -51,7 +50,7 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
-from handoffq.runtime.inprocess import play_episode
+from handoffq.runtime.inprocess import evaluate_team
 
 __all__ = ["run", "evaluate", "HEADLINE_FRACTION"]
 
@@ -64,12 +63,11 @@ SIM_NOTE = (
 
 def evaluate(env: Any, agents: list[Any], tasks: list[CPUTask], seed: int = 0) -> float:
     """Exact-match accuracy of greedy play over ``tasks`` (memory == target at the end)."""
-    channel = Channel()
     base = env.env if hasattr(env, "env") and not isinstance(env, CPUEnv) else env
     ok = 0
     for k, task in enumerate(tasks):
         base.set_next_task(task)
-        play_episode(env, agents, channel, learn=False, seed=seed + k)
+        evaluate_team(env, agents, 1, seed=seed + k)
         ok += bool(base.success)
     return ok / max(len(tasks), 1)
 

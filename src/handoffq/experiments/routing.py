@@ -2,7 +2,7 @@
 
 **Static part.** For every graph family (Erdos-Renyi, Barabasi-Albert, Watts-Strogatz, chain),
 size and seed, a team of IC-Q routers (tabular, zero-initialised - optimistic, since every hop
-costs - greedy, step size 1) is trained with :class:`~handoffq.envs.routing.RouterSweepRunner`
+costs - greedy, step size 1) is trained with :class:`~handoffq.runtime.routing_sweep.RouterSweepRunner`
 (``"probe"`` schedule: in each sweep every router hands one probe packet to each neighbour
 for each destination and learns from the three-number replies, so the sweeps needed grow with
 the diameter, not the degree) until a whole sweep leaves every router's table unchanged (or
@@ -59,7 +59,6 @@ from handoffq.baselines.routing import (
 )
 from handoffq.envs.routing import (
     FAMILIES,
-    RouterSweepRunner,
     RoutingConfig,
     RoutingEnv,
     hop_distances,
@@ -73,6 +72,7 @@ from handoffq.experiments.registry import Experiment, register
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
+from handoffq.runtime.routing_sweep import RouterSweepRunner
 
 __all__ = [
     "run",
@@ -213,7 +213,6 @@ def _icq_team(graph: nx.Graph, pre: list[np.ndarray], eta: float, seed: int) -> 
     for agent, table in zip(team, pre, strict=True):
         agent.q.table[0::2] = table
         agent.q.table[1::2] = table  # a detained packet starts with the fresh packet's estimate
-        agent.timing = "service"
     return team
 
 
@@ -240,13 +239,16 @@ def _run_method(
     method: str, graph: nx.Graph, pre: list[np.ndarray], dcfg: DynamicConfig, eta: float, seed: int
 ) -> DynamicResult:
     on_failure = None
+    timing, obs_kind = "service", "dest_flag"
     if method == "ic_q":
         team: list[Any] = _icq_team(graph, pre, eta, seed)
     elif method == "q_routing":
         team = _bl_team(graph, pre, eta, seed)
+        timing, obs_kind = "arrival", "dest"
     else:
         team, on_failure = _sp_team(graph)
-    net = PacketNetwork(graph, team, dcfg, seed=seed + 1000, on_failure=on_failure)
+        timing = "none"
+    net = PacketNetwork(graph, team, dcfg, seed=seed + 1000, on_failure=on_failure, timing=timing, obs_kind=obs_kind)
     return net.run()
 
 

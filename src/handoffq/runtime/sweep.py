@@ -73,7 +73,7 @@ def run_sweep(
     if advance is not None and len(cells) - len(todo):
         advance(len(cells) - len(todo))
     if runtime == "ray":
-        from handoffq.runtime.ray_sweep import run_cells_ray
+        from handoffq.runtime.ray.sweep import run_cells_ray
 
         for k, c, res in run_cells_ray(todo, fn, workers):
             _append(store, k, c, res)
