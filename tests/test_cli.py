@@ -21,7 +21,7 @@ def test_unknown_experiment_is_one_clear_line():
 def test_rho_outside_unit_interval_is_a_clear_error(tmp_path):
     res = _run("experiment", "t1", "--out", str(tmp_path / "o"), "--rhos", "1,1.5")
     assert res.exit_code == 2
-    assert "rho must be in (0, 1]" in res.output
+    assert "--rhos" in res.output and "<= 1.0" in res.output
     assert "Traceback" not in res.output
 
 

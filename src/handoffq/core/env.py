@@ -24,6 +24,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
     "Obs",
     "Transition",
@@ -41,7 +43,7 @@ __all__ = [
 Obs = tuple[int, ...]
 
 
-class EnvError(ValueError):
+class EnvError(HandoffqError, ValueError):
     """Invalid environment configuration or an illegal call (names the problem)."""
 
 

@@ -18,12 +18,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = ["Completion", "BackendStats", "LLMBackend", "LLMError", "make_backend", "Messages"]
 
 Messages = list[dict[str, str]]
 
 
-class LLMError(RuntimeError):
+class LLMError(HandoffqError, RuntimeError):
     """A backend failed for good (after its retries) or is misconfigured (names the problem)."""
 
 

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
     "CheckpointError",
     "FORMAT_VERSION",
@@ -33,7 +35,7 @@ __all__ = [
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(HandoffqError, ValueError):
     """A checkpoint file is unreadable, of another format, or of another agent."""
 
 

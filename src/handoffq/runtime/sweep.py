@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from handoffq.experiments.common import to_jsonable
+from handoffq.io import to_jsonable
 
 __all__ = ["cell_key", "run_sweep", "load_finished"]
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
     "Question",
     "DataError",
@@ -35,7 +37,7 @@ __all__ = [
 LETTERS = "ABCDE"
 
 
-class DataError(ValueError):
+class DataError(HandoffqError, ValueError):
     """A data file is missing or malformed (the message names file and line)."""
 
 
