@@ -41,7 +41,7 @@ def reference_loop(cfg: SyntheticConfig, budget: int, seed: int = 0) -> int:
         ep += 1
         pending = None  # (agent, obs, action)
         for agent in env.agent_iter():
-            obs, reward, term, trunc, info = env.last()
+            obs, reward, term, trunc, _info = env.last()
             o = tuple(obs["observation"].tolist())
             legal = [i for i, m in enumerate(obs["action_mask"]) if m]
             if pending is not None:

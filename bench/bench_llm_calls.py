@@ -32,10 +32,7 @@ def _reach(curve: list[tuple[int, float]], target: float) -> float:
     """Calls at the first check after which every check is within 0.01 of ``target``."""
     ok_from = None
     for calls, acc in curve:
-        if acc >= target - 0.01:
-            ok_from = calls if ok_from is None else ok_from
-        else:
-            ok_from = None
+        ok_from = (calls if ok_from is None else ok_from) if acc >= target - 0.01 else None
     return float(ok_from) if ok_from is not None else math.inf
 
 
@@ -70,10 +67,7 @@ def run_ucb(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
     exact = [evaluate(t, hid)["accuracy"] for t in tables]
     n, s, curve = np.zeros(len(names)), np.zeros(len(names)), []
     for e in range(episodes):
-        if e < len(names):
-            arm = e
-        else:
-            arm = int(np.argmax(s / n + np.sqrt(2 * np.log(e) / n)))
+        arm = e if e < len(names) else int(np.argmax(s / n + np.sqrt(2 * np.log(e) / n)))
         log = run_table_episode(env, tables[arm], qs[int(rng.integers(len(qs)))])
         n[arm] += 1
         s[arm] += log.correct

@@ -111,7 +111,9 @@ def _print_help(name: str | None) -> None:
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
     add_help_option=False,
 )
-def experiment(ctx: typer.Context, name: str = typer.Argument(None, help="experiment name (see handoffq list)")) -> None:
+def experiment(
+    ctx: typer.Context, name: str = typer.Argument(None, help="experiment name (see handoffq list)")
+) -> None:
     """Run one experiment; writes config.json, results.csv, summary.json and figures.
 
     ``handoffq experiment NAME --help`` lists the experiment's options with types and defaults.
@@ -136,7 +138,7 @@ def experiment(ctx: typer.Context, name: str = typer.Argument(None, help="experi
         summary = _interruptible(lambda: exp.run(cfg, _context(out, inv, options)), out)
         _show_summary(name, summary, out)
         console.print(f"[green]done[/green] in {time.time() - t0:.1f} s -> {escape(str(out))}")
-    except Exception as exc:  # noqa: BLE001 - user errors become one line
+    except Exception as exc:
         _fail(exc, debug)
 
 
@@ -187,7 +189,8 @@ def reproduce(
         inv = Invocation(preset="quick" if quick else "full", seed=seed, runtime=runtime, workers=workers)
         prepared = [(n, *_prepare(n, inv, [])) for n in todo]  # every config checked before any work
         _check_out(out)
-        sections, failed = [], []
+        sections: list[tuple[str, str, float | None]] = []
+        failed: list[str] = []
         for name, exp, cfg in prepared:
             d = out / name
             stored = stored_run(d)
@@ -203,7 +206,7 @@ def reproduce(
                 console.print(f"{name}: done in {time.time() - t0:.1f} s")
             except typer.Exit:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep going; finished work is kept
+            except Exception as exc:
                 if debug:
                     raise
                 failed.append(name)
@@ -213,7 +216,7 @@ def reproduce(
         console.print(f"report: {escape(str(path))}")
         if failed:
             raise CLIError(f"experiments failed: {', '.join(failed)} (the others' results are in {out})")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc, debug)
 
 

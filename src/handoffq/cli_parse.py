@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handoffq.config import ConfigError, option_specs, overrides_from_mapping
+from handoffq.config import ConfigError, ExperimentConfig, option_specs, overrides_from_mapping
 from handoffq.runtime import RUNTIMES
 
-__all__ = ["Invocation", "parse_invocation", "load_config_file", "experiment_help", "COMMON_HELP"]
+__all__ = ["COMMON_HELP", "Invocation", "experiment_help", "load_config_file", "parse_invocation"]
 
 COMMON_HELP: tuple[tuple[str, str, str], ...] = (
     ("--quick", "", "the CI-sized preset (same as --preset quick)"),
@@ -79,32 +79,42 @@ def _int(flag: str, raw: str | None, low: int) -> int:
     return value
 
 
+def _set_preset(inv: Invocation, val: str) -> None:
+    if val in ("full", "quick"):
+        inv.preset = val
+    else:
+        inv.variant = val
+
+
+def _set_runtime(inv: Invocation, val: str) -> None:
+    if val not in RUNTIMES:
+        raise ConfigError(f"option --runtime: {val!r} is not one of {', '.join(RUNTIMES)}")
+    inv.runtime = val
+
+
+_SETTERS = {
+    "--preset": _set_preset,
+    "--runtime": _set_runtime,
+    "--seed": lambda inv, val: setattr(inv, "seed", _int("--seed", val, 0)),
+    "--workers": lambda inv, val: setattr(inv, "workers", _int("--workers", val, 1)),
+    "--out": lambda inv, val: setattr(inv, "out", Path(val)),
+    "--config": lambda inv, val: setattr(inv, "config", Path(val)),
+}
+_FLAG_SETTERS = {
+    "--quick": lambda inv: setattr(inv, "preset", "quick"),
+    "--help": lambda inv: setattr(inv, "help", True),
+    "-h": lambda inv: setattr(inv, "help", True),
+    "--debug": lambda inv: setattr(inv, "debug", True),
+}
+
+
 def _common(inv: Invocation, key: str, val: str | None) -> None:
-    if key in _VALUED and val is None:
+    if key in _FLAG_SETTERS:
+        _FLAG_SETTERS[key](inv)
+        return
+    if val is None:
         raise ConfigError(f"option {key} needs a value")
-    if key == "--quick":
-        inv.preset = "quick"
-    elif key in ("--help", "-h"):
-        inv.help = True
-    elif key == "--debug":
-        inv.debug = True
-    elif key == "--preset":
-        if val in ("full", "quick"):
-            inv.preset = str(val)
-        else:
-            inv.variant = val
-    elif key == "--seed":
-        inv.seed = _int(key, val, 0)
-    elif key == "--workers":
-        inv.workers = _int(key, val, 1)
-    elif key == "--runtime":
-        if val not in RUNTIMES:
-            raise ConfigError(f"option --runtime: {val!r} is not one of {', '.join(RUNTIMES)}")
-        inv.runtime = str(val)
-    elif key == "--out":
-        inv.out = Path(str(val))
-    elif key == "--config":
-        inv.config = Path(str(val))
+    _SETTERS[key](inv, val)
 
 
 def parse_invocation(args: list[str]) -> Invocation:
@@ -140,7 +150,9 @@ def _fmt_default(value: Any) -> str:
     return str(value)
 
 
-def experiment_help(name: str, description: str, cls: type | None) -> list[tuple[str, str, str, str]]:
+def experiment_help(
+    name: str, description: str, cls: type[ExperimentConfig] | None
+) -> list[tuple[str, str, str, str]]:
     """Rows ``(option, type, default, help)`` of ``handoffq experiment NAME --help``; the default
     column shows the full preset and, where it differs, the quick one."""
     rows = [(flag, meta, "", text) for flag, meta, text in COMMON_HELP]
@@ -151,7 +163,7 @@ def experiment_help(name: str, description: str, cls: type | None) -> list[tuple
         from handoffq.config import config_to_dict
 
         quick = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config_to_dict(cls.quick()).items()}
-    except Exception:  # noqa: BLE001 - help must render even if a preset is broken
+    except Exception:
         pass
     for spec in option_specs(cls):
         default = _fmt_default(spec.default)

@@ -29,12 +29,12 @@ __all__ = [
     "ConfigError",
     "ExperimentConfig",
     "OptionSpec",
+    "build_config",
+    "config_from_dict",
+    "config_to_dict",
+    "normalise_name",
     "option",
     "option_specs",
-    "build_config",
-    "config_to_dict",
-    "config_from_dict",
-    "normalise_name",
 ]
 
 C = TypeVar("C", bound="ExperimentConfig")
@@ -46,10 +46,10 @@ class ConfigError(HandoffqError, ValueError):
 
 def option(
     default: Any,
-    help: str,  # noqa: A002 - the natural name in a field declaration
+    help: str,
     *,
-    min: float | None = None,  # noqa: A002
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     above: float | None = None,
     choices: Sequence[Any] | None = None,
 ) -> Any:
@@ -132,7 +132,10 @@ def option_specs(cls: type, prefix: str = "") -> list[OptionSpec]:
     out: list[OptionSpec] = []
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default: Any = f.default
+        factory: Any = f.default_factory
+        if default is dataclasses.MISSING and factory is not dataclasses.MISSING:
+            default = factory()
         if dataclasses.is_dataclass(kind):
             out.extend(option_specs(kind, prefix + f.name + "."))  # type: ignore[arg-type]
             continue
@@ -145,36 +148,51 @@ def option_specs(cls: type, prefix: str = "") -> list[OptionSpec]:
 
 
 # ------------------------------------------------------------------ value parsing
+def _bool(raw: Any, where: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+
+
+def _int(raw: Any, where: str) -> int:
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise ConfigError(f"{where}: expected an integer, got {raw!r}")
+    if isinstance(raw, (int, float)):
+        return int(raw)
+    try:
+        return int(str(raw).strip().replace("_", ""))
+    except ValueError:
+        raise ConfigError(f"{where}: expected an integer, got {raw!r}") from None
+
+
+def _float(raw: Any, where: str) -> float:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{where}: expected a number, got {raw!r}")
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
+
+
+def _str(raw: Any, where: str) -> str:
+    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+        raise ConfigError(f"{where}: expected a string, got {raw!r}")
+    return str(raw)
+
+
+_SCALARS: dict[Any, Any] = {bool: _bool, int: _int, float: _float, str: _str}
+
+
 def _scalar(kind: Any, raw: Any, where: str) -> Any:
     """``raw`` (a string from the command line, or a JSON value) as ``kind``."""
-    if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
-    if kind is int:
-        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ConfigError(f"{where}: expected an integer, got {raw!r}")
-        try:
-            return int(str(raw).strip().replace("_", "")) if not isinstance(raw, (int, float)) else int(raw)
-        except ValueError:
-            raise ConfigError(f"{where}: expected an integer, got {raw!r}") from None
-    if kind is float:
-        if isinstance(raw, bool):
-            raise ConfigError(f"{where}: expected a number, got {raw!r}")
-        try:
-            return float(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
-    if kind is str:
-        if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
-            raise ConfigError(f"{where}: expected a string, got {raw!r}")
-        return str(raw)
-    raise TypeError(f"unsupported option type {kind!r}")
+    if kind not in _SCALARS:
+        raise TypeError(f"unsupported option type {kind!r}")
+    return _SCALARS[kind](raw, where)
 
 
 def parse_value(spec: OptionSpec, raw: Any, where: str) -> Any:
@@ -188,18 +206,18 @@ def parse_value(spec: OptionSpec, raw: Any, where: str) -> Any:
                            spec.min, spec.max, spec.above, spec.choices)
         return parse_value(inner, raw, where)
     if origin is Literal:
-        value = str(raw) if not isinstance(raw, (bool, int, float)) else raw
-        if value not in args:
+        choice = str(raw) if not isinstance(raw, (bool, int, float)) else raw
+        if choice not in args:
             raise ConfigError(f"{where}: {raw!r} is not one of {', '.join(map(str, args))}")
-        return value
+        return choice
     if origin is tuple:
         items = raw if isinstance(raw, (list, tuple)) else [x for x in str(raw).split(",") if x.strip()]
-        value = tuple(_scalar(args[0], x, where) for x in items)
-        if not value:
+        values = tuple(_scalar(args[0], x, where) for x in items)
+        if not values:
             raise ConfigError(f"{where}: expected at least one value, got {raw!r}")
-        for x in value:
+        for x in values:
             _check_bounds(spec, x, where)
-        return value
+        return values
     value = _scalar(kind, raw, where)
     _check_bounds(spec, value, where)
     return value

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_jsonable", "write_json", "read_json", "write_csv", "read_csv"]
+__all__ = ["read_csv", "read_json", "to_jsonable", "write_csv", "write_json"]
 
 
 def to_jsonable(obj: Any) -> Any:

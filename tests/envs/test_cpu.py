@@ -43,10 +43,7 @@ def _script(env: CPUEnv) -> None:
         assert env.active_agent == unit
         env.act(action)
         env.step(succ)
-    if op in ("MAX", "MIN"):
-        route = 0 if env.flag == (op == "MAX") else 1
-    else:
-        route = 0 if op == "MOV" else 2
+    route = (0 if env.flag == (op == "MAX") else 1) if op in ("MAX", "MIN") else 0 if op == "MOV" else 2
     env.act(route)
     env.step(WRITER)
     env.act(2)  # WRITE to the dst field

@@ -25,13 +25,12 @@ from handoffq.learn.team import make_team
 
 
 def _icq(g: nx.Graph, eps: float = 0.2) -> list:
-    team = make_team(
+    return make_team(
         RoutingEnv(g, RoutingConfig(gamma=1.0)),
         seed=0,
         exploration=Exploration(epsilon=eps),
         schedule=StepSize("constant", a0=0.5),
     )
-    return team
 
 
 def _sp(g: nx.Graph) -> list:

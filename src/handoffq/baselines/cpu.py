@@ -29,13 +29,13 @@ from handoffq.learn.schedules import StepSize
 
 __all__ = [
     "PIPELINE",
-    "RandomAgent",
+    "CentralisedAgent",
     "FixedPipelineAgent",
     "FullStateView",
-    "CentralisedAgent",
-    "make_random_team",
-    "make_pipeline_team",
+    "RandomAgent",
     "make_centralised_team",
+    "make_pipeline_team",
+    "make_random_team",
 ]
 
 PIPELINE: tuple[int, ...] = (0, 1, 2, 3, 4, 5)

@@ -40,12 +40,12 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 
 __all__ = [
-    "shortest_path_next_hops",
+    "NaiveRoutingAgent",
+    "ShortestPathRouter",
+    "q_routing_team",
     "random_walk_accuracy",
     "random_walk_next_hops",
-    "ShortestPathRouter",
-    "NaiveRoutingAgent",
-    "q_routing_team",
+    "shortest_path_next_hops",
 ]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from handoffq.core.messages import HandoffMessage, MessageError
 
-__all__ = ["Channel", "MessageBatch", "Auditor", "Delivery", "deliver_replies", "group_by"]
+__all__ = ["Auditor", "Channel", "Delivery", "MessageBatch", "deliver_replies", "group_by"]
 
 Auditor = Callable[[int, int, object], None]
 

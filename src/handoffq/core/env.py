@@ -27,15 +27,15 @@ import numpy as np
 from handoffq.core.errors import HandoffqError
 
 __all__ = [
-    "Obs",
-    "Transition",
-    "LocalStep",
-    "HandoffEnv",
-    "VecTransition",
-    "VecLocalStep",
-    "VecHandoffEnv",
-    "PreconfiguredAgents",
     "EnvError",
+    "HandoffEnv",
+    "LocalStep",
+    "Obs",
+    "PreconfiguredAgents",
+    "Transition",
+    "VecHandoffEnv",
+    "VecLocalStep",
+    "VecTransition",
     "check_successor",
     "obs_size",
 ]

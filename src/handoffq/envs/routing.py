@@ -55,13 +55,13 @@ __all__ = [
     "RoutingConfig",
     "RoutingEnv",
     "RoutingVecEnv",
-    "make_graph",
     "check_graph",
-    "stitch_components",
-    "two_cluster_grid",
     "hop_distances",
     "invocation_reward",
+    "make_graph",
     "route_accuracy",
+    "stitch_components",
+    "two_cluster_grid",
 ]
 
 FAMILIES = ("erdos_renyi", "barabasi_albert", "watts_strogatz", "chain")
@@ -134,7 +134,7 @@ def make_graph(family: str, n: int, seed: int = 0, **params: float) -> nx.Graph:
         rows = int(params.get("rows", 6))
         g = two_cluster_grid(rows, max(1, n // rows))
     else:
-        raise EnvError(f"unknown graph family {family!r} (expected one of {FAMILIES + ('grid',)})")
+        raise EnvError(f"unknown graph family {family!r} (expected one of {(*FAMILIES, 'grid')})")
     g.remove_edges_from(list(nx.selfloop_edges(g)))
     return stitch_components(g, rng)
 

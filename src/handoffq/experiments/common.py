@@ -18,7 +18,7 @@ from typing import Any
 from handoffq.config import ConfigError, ExperimentConfig, config_to_dict
 from handoffq.io import read_json, write_csv, write_json
 
-__all__ = ["ExperimentError", "RunContext", "write_config", "finish", "stored_run", "same_run"]
+__all__ = ["ExperimentError", "RunContext", "finish", "same_run", "stored_run", "write_config"]
 
 
 class ExperimentError(ConfigError):

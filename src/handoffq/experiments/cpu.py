@@ -55,7 +55,7 @@ from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
 from handoffq.runtime.inprocess import evaluate_team
 
-__all__ = ["run", "evaluate", "HEADLINE_FRACTION"]
+__all__ = ["HEADLINE_FRACTION", "evaluate", "run"]
 
 HEADLINE_FRACTION = 0.2
 SIM_NOTE = (

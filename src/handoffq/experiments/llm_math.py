@@ -61,7 +61,7 @@ from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
 
-__all__ = ["run", "COLUMNS"]
+__all__ = ["COLUMNS", "run"]
 
 COLUMNS = ("direct", "cot", "reflect", "comb_e", "comb_t", "icq")
 SIM_DATASETS = ("mathqa", "mmlu-hs", "mmlu-elem")
@@ -538,7 +538,7 @@ def _write_table(path: Path, summary: dict[str, Any], cfg: dict[str, Any]) -> No
         "IC-Q minus the best predefined workflow (paired standard error); recovered_best:",
         "IC-Q within 0.01 of the best workflow's test accuracy, or above it.",
         "",
-        "| dataset | test questions | best workflow | IC-Q − best | recovered_best |",
+        "| dataset | test questions | best workflow | IC-Q - best | recovered_best |",
         "|---|---|---|---|---|",
     ]
     for d in summary["accuracy"]:

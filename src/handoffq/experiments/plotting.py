@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["pyplot", "save", "SIMULATED_TAG"]
+__all__ = ["SIMULATED_TAG", "pyplot", "save"]
 
 SIMULATED_TAG = "(simulated)"
 

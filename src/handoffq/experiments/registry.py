@@ -16,7 +16,7 @@ from typing import Any
 from handoffq.config import ExperimentConfig
 from handoffq.experiments.common import ExperimentError, RunContext
 
-__all__ = ["Experiment", "register", "get", "names", "run_experiment", "MODULES"]
+__all__ = ["MODULES", "Experiment", "get", "names", "register", "run_experiment"]
 
 MODULES = (
     "handoffq.experiments.t1",

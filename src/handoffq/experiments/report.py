@@ -9,7 +9,7 @@ from typing import Any
 
 from handoffq.io import read_csv, read_json
 
-__all__ = ["write_report", "format_value"]
+__all__ = ["format_value", "write_report"]
 
 _MAX_ROWS = 40
 

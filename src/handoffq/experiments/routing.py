@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -72,18 +72,19 @@ from handoffq.envs.routing_dynamic import DynamicConfig, DynamicResult, PacketNe
 from handoffq.experiments.common import ExperimentError, RunContext, finish, write_config
 from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
+from handoffq.learn.estimators import TabularEstimator
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime.routing_sweep import RouterSweepRunner
 
 __all__ = [
-    "run",
+    "SIMULATED_NOTE",
     "greedy_tables",
     "pair_accuracy",
-    "train_static",
     "recovery_steps",
-    "SIMULATED_NOTE",
+    "run",
+    "train_static",
 ]
 
 SIMULATED_NOTE = (
@@ -214,15 +215,16 @@ def _icq_team(graph: nx.Graph, pre: list[np.ndarray], eta: float, seed: int) -> 
         schedule=StepSize("constant", a0=eta),
     )
     for agent, table in zip(team, pre, strict=True):
-        agent.q.table[0::2] = table
-        agent.q.table[1::2] = table  # a detained packet starts with the fresh packet's estimate
+        q = cast(TabularEstimator, agent.q)
+        q.table[0::2] = table
+        q.table[1::2] = table  # a detained packet starts with the fresh packet's estimate
     return team
 
 
 def _bl_team(graph: nx.Graph, pre: list[np.ndarray], eta: float, seed: int) -> list[Any]:
     team = q_routing_team(graph, eta=eta, seed=seed)
     for agent, table in zip(team, pre, strict=True):
-        agent.q.table[:] = table
+        cast(TabularEstimator, agent.q).table[:] = table
     return team
 
 
@@ -421,15 +423,15 @@ class RoutingExperimentConfig(ExperimentConfig):
                    bin=50)
 
 
-def run(cfg: RoutingExperimentConfig, ctx: RunContext) -> dict[str, Any]:
+def run(config: RoutingExperimentConfig, ctx: RunContext) -> dict[str, Any]:
     """Run the static and dynamic routing experiments; write outputs; return the summary."""
-    families, sizes, n_seeds = list(cfg.families), list(cfg.sizes), cfg.seeds
-    max_sweeps, naive_sweeps, parts, loads = cfg.max_sweeps, cfg.naive_sweeps, cfg.parts, list(cfg.loads)
-    steps, warmup, eta, fail_load, fail_steps = cfg.steps, cfg.warmup, cfg.eta, cfg.fail_load, cfg.fail_steps
-    bin_steps, tol, detain = cfg.bin, cfg.tol, cfg.detain_prob
-    env_cfg = RoutingConfig(gamma=cfg.gamma, detain_prob=cfg.detain_prob)
-    write_config("routing", cfg, ctx, True, SIMULATED_NOTE)
-    cfg = env_cfg  # type: ignore[assignment]
+    c = config
+    families, sizes, n_seeds = list(c.families), list(c.sizes), c.seeds
+    max_sweeps, naive_sweeps, parts, loads = c.max_sweeps, c.naive_sweeps, c.parts, list(c.loads)
+    steps, warmup, eta, fail_load, fail_steps = c.steps, c.warmup, c.eta, c.fail_load, c.fail_steps
+    bin_steps, tol, detain = c.bin, c.tol, c.detain_prob
+    cfg = RoutingConfig(gamma=c.gamma, detain_prob=c.detain_prob)
+    write_config("routing", config, ctx, True, SIMULATED_NOTE)
 
     static_rows: list[dict[str, Any]] = []
     route_graph = None
@@ -466,7 +468,7 @@ def run(cfg: RoutingExperimentConfig, ctx: RunContext) -> dict[str, Any]:
                             "load": load,
                             "mean_delivery_time": float(dt.mean()),
                             "p90_delivery_time": float(np.percentile(dt, 90)),
-                            "packets": int(len(dt)),
+                            "packets": len(dt),
                             "undelivered": res.in_flight_end,
                             "refused": res.refused,
                             "mean_hops": float(res.hops[res.hops >= 0].mean()),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["pearson", "spearman", "loglog_slope", "mean_ci", "standard_error"]
+__all__ = ["loglog_slope", "mean_ci", "pearson", "spearman", "standard_error"]
 
 
 def pearson(x: Sequence[float], y: Sequence[float]) -> float:
@@ -30,7 +30,7 @@ def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
-def standard_error(x: Sequence[float]) -> float:
+def standard_error(x: Sequence[float] | np.ndarray) -> float:
     """Standard error of the mean (0 for fewer than two values)."""
     a = np.asarray(x, float)
     return float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else 0.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from handoffq.core.env import obs_size
 
-__all__ = ["Estimator", "TabularEstimator", "MLPEstimator", "make_estimator"]
+__all__ = ["Estimator", "MLPEstimator", "TabularEstimator", "make_estimator"]
 
 _DENSE_LIMIT = 20_000_000  # table entries above which the tabular estimator uses a dict
 
@@ -276,7 +276,8 @@ class MLPEstimator:
                 self._adam.step()
             else:
                 for p in self.net.parameters():
-                    p -= self.lr * step * p.grad
+                    if p.grad is not None:
+                        p.sub_(self.lr * step * p.grad)
             if self.radius is not None:
                 self._project()
         return err

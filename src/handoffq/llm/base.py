@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from handoffq.core.errors import HandoffqError
 
-__all__ = ["Completion", "BackendStats", "LLMBackend", "LLMError", "make_backend", "Messages"]
+__all__ = ["BackendStats", "Completion", "LLMBackend", "LLMError", "Messages", "make_backend"]
 
 Messages = list[dict[str, str]]
 

@@ -20,7 +20,7 @@ from handoffq.core.vec import SyncVecEnv
 from handoffq.runtime.base import DEFAULT_EVAL_CAP, EvalStats, Progress, TrainStats, check_team
 from handoffq.runtime.loop import EpisodeLoop, EpisodeRecord, LocalTeam
 
-__all__ = ["LoopRunner", "InProcessRunner", "BatchedRunner", "evaluate_team"]
+__all__ = ["BatchedRunner", "InProcessRunner", "LoopRunner", "evaluate_team"]
 
 
 class LoopRunner:

@@ -31,7 +31,7 @@ from handoffq.core.agent import HandoffAgent, OwnView
 from handoffq.core.channel import Channel, Delivery, deliver_replies, group_by
 from handoffq.core.env import VecHandoffEnv
 
-__all__ = ["EpisodeRecord", "Team", "LocalTeam", "EpisodeLoop"]
+__all__ = ["EpisodeLoop", "EpisodeRecord", "LocalTeam", "Team"]
 
 
 @dataclass(frozen=True, slots=True)

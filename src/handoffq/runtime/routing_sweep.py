@@ -29,7 +29,7 @@ from handoffq.envs.routing import RoutingConfig, RoutingVecEnv
 from handoffq.runtime.base import Progress, TrainStats, check_team
 from handoffq.runtime.loop import EpisodeLoop, LocalTeam
 
-__all__ = ["RouterSweepRunner", "SCHEDULES"]
+__all__ = ["SCHEDULES", "RouterSweepRunner"]
 
 SCHEDULES = ("probe", "greedy")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from handoffq.io import to_jsonable
 
-__all__ = ["cell_key", "run_sweep", "load_finished"]
+__all__ = ["cell_key", "load_finished", "run_sweep"]
 
 
 def cell_key(cell: dict[str, Any]) -> str:

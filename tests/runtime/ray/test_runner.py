@@ -18,13 +18,13 @@ import pytest
 
 pytest.importorskip("ray")
 
-from handoffq.core.channel import MessageBatch  # noqa: E402
-from handoffq.envs.synthetic import SyntheticConfig, SyntheticICSMDP  # noqa: E402
-from handoffq.learn.exploration import Exploration  # noqa: E402
-from handoffq.learn.team import greedy_obs_policy, make_team  # noqa: E402
-from handoffq.runtime import make_runner  # noqa: E402
-from handoffq.runtime.inprocess import InProcessRunner  # noqa: E402
-from handoffq.theory.solve import (  # noqa: E402
+from handoffq.core.channel import MessageBatch
+from handoffq.envs.synthetic import SyntheticConfig, SyntheticICSMDP
+from handoffq.learn.exploration import Exploration
+from handoffq.learn.team import greedy_obs_policy, make_team
+from handoffq.runtime import make_runner
+from handoffq.runtime.inprocess import InProcessRunner
+from handoffq.theory.solve import (
     greedy_state_policy,
     obs_policy_to_states,
     policy_value,

@@ -19,4 +19,4 @@ cluster; by default a local Ray is started.
 from handoffq.runtime.ray.runner import RayRunner
 from handoffq.runtime.ray.util import actor_died, ensure_ray
 
-__all__ = ["RayRunner", "ensure_ray", "actor_died"]
+__all__ = ["RayRunner", "actor_died", "ensure_ray"]

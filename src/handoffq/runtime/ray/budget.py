@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MIN_CHUNK", "chunk_size", "split_budget", "slot_range", "episode_seed_base"]
+__all__ = ["MIN_CHUNK", "chunk_size", "episode_seed_base", "slot_range", "split_budget"]
 
 MIN_CHUNK = 256
 """Smallest default chunk (handoffs between checkpoints): each chunk costs a few RPCs."""

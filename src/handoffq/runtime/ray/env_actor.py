@@ -78,7 +78,7 @@ class EpisodeActor:
             vec = self._vec(episode_seed_base(self.seed, self.index, generation), self.n_slots)
             self.loop = EpisodeLoop(vec, self.team, self.channel, learn=True, key_offset=int(self.keys[0]))
         loop, done, abandoned, in_row = self.loop, 0, 0, 0
-        steps0, episodes = loop.primitive_steps, []
+        steps0, episodes = loop.primitive_steps, list[tuple[float, int, int]]()
         while done < n_tokens:
             try:
                 h, finished = loop.round(limit=n_tokens - done)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -93,14 +94,16 @@ class RayRunner:
         self._env_ref = to_ray_arg(env, "environment")
         total = num_env_actors * self.n_slots
         self.actors = [
-            AgentActor.options(name=f"handoffq-{tag}-agent-{a.agent_id}", **opts).remote(
+            AgentActor.options(  # type: ignore[attr-defined]
+                name=f"handoffq-{tag}-agent-{a.agent_id}", **opts).remote(
                 ref, total, str(agent_checkpoint_path(self.checkpoint_dir, a.agent_id))
             )
             for a, ref in zip(self.agents, self._refs, strict=True)
         ]
         own = [bool(getattr(a, "wants_own_view", False)) for a in self.agents]
         self.env_actors = [
-            EpisodeActor.options(name=f"handoffq-{tag}-env-{e}", **opts).remote(
+            EpisodeActor.options(  # type: ignore[attr-defined]
+                name=f"handoffq-{tag}-env-{e}", **opts).remote(
                 self._env_ref, self.actors, own, e, self.n_slots, self.seed, threaded_env, auditor is not None
             )
             for e in range(num_env_actors)
@@ -219,10 +222,8 @@ class RayRunner:
         self._closed = True
         if ray.is_initialized():
             for actor in self.env_actors + self.actors:
-                try:
+                with contextlib.suppress(Exception):
                     ray.kill(actor)
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -233,7 +234,5 @@ class RayRunner:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +55,5 @@ class RemoteTeam:
         """Best effort: every live actor drops the pending decisions of ``slots``."""
         refs = [a.forget_slots.remote(slots) for a in self.actors]
         for ref in refs:
-            try:
+            with contextlib.suppress(Exception):
                 ray.get(ref)
-            except Exception:  # noqa: BLE001 - a dead actor lost them anyway
-                pass

@@ -9,7 +9,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-__all__ = ["ensure_ray", "actor_died", "to_ray_arg", "limit_threads"]
+__all__ = ["actor_died", "ensure_ray", "limit_threads", "to_ray_arg"]
 
 
 def ensure_ray(address: str | None = None, init_kwargs: dict[str, Any] | None = None) -> None:
