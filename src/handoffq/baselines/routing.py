@@ -9,7 +9,7 @@ Boyan-Littman Q-routing.
   :func:`random_walk_accuracy` gives the exact probability that the walk follows a shortest
   path (a dynamic programme over distance layers, no sampling).
 * **Naive independent Q** - :class:`NaiveRoutingAgent` bootstraps from its own
-  ``max_k Q_i(d, ., k)`` instead of the next router's value (DESIGN.md section 2). Its fixed
+  ``max_k Q_i(d, ., k)`` instead of the next router's value (paper section 3). Its fixed
   point only knows "hand the packet to its destination if it is a neighbour".
 * **Boyan-Littman Q-routing** - :func:`q_routing_team`. Boyan and Littman (1994) keep
   ``T_x(d, y)``, the estimated time to deliver a packet for ``d`` from ``x`` via ``y``; when

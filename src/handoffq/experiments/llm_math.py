@@ -144,7 +144,7 @@ class LLMMathConfig(ExperimentConfig):
 
 
 def _backend(cfg: dict[str, Any], dataset: str, out: Path) -> Any:
-    from handoffq.llm.base import make_backend
+    from handoffq.llm.registry import make_backend
 
     if cfg["backend"] == "simulated":
         return make_backend("simulated", calibration=dataset, seed=cfg["seed"])

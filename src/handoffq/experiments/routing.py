@@ -1,4 +1,4 @@
-"""Experiment ``routing`` (paper section 5.3; DESIGN.md 4.3): IC-Q routers on random graphs.
+"""Experiment ``routing`` (paper section 5.3): IC-Q routers on random graphs.
 
 **Static part.** For every graph family (Erdos-Renyi, Barabasi-Albert, Watts-Strogatz, chain),
 size and seed, a team of IC-Q routers (tabular, zero-initialised - optimistic, since every hop
