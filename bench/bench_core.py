@@ -27,8 +27,7 @@ from handoffq.experiments.synthetic_common import greedy_value, reference
 from handoffq.learn.agent import ICQAgent
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.team import make_team
-from handoffq.runtime.inprocess import BatchedRunner
-from handoffq.runtime.inprocess import InProcessRunner
+from handoffq.runtime.inprocess import BatchedRunner, InProcessRunner
 
 
 def reference_loop(cfg: SyntheticConfig, budget: int, seed: int = 0) -> int:
@@ -42,7 +41,7 @@ def reference_loop(cfg: SyntheticConfig, budget: int, seed: int = 0) -> int:
         ep += 1
         pending = None  # (agent, obs, action)
         for agent in env.agent_iter():
-            obs, reward, term, trunc, info = env.last()
+            obs, reward, term, trunc, _info = env.last()
             o = tuple(obs["observation"].tolist())
             legal = [i for i, m in enumerate(obs["action_mask"]) if m]
             if pending is not None:

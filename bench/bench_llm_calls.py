@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 
-from handoffq.core.channel import Channel
 from handoffq.envs.llm_math.data import generate_arith
 from handoffq.envs.llm_math.env import LLMMathEnv, greedy_table, run_table_episode
 from handoffq.envs.llm_math.exact import evaluate, hidden_table
@@ -26,17 +25,14 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.llm.simulated import SIMULATED_NOTE, SimulatedBackend
-from handoffq.runtime.inprocess import play_episode
+from handoffq.runtime.inprocess import InProcessRunner
 
 
 def _reach(curve: list[tuple[int, float]], target: float) -> float:
     """Calls at the first check after which every check is within 0.01 of ``target``."""
     ok_from = None
     for calls, acc in curve:
-        if acc >= target - 0.01:
-            ok_from = calls if ok_from is None else ok_from
-        else:
-            ok_from = None
+        ok_from = (calls if ok_from is None else ok_from) if acc >= target - 0.01 else None
     return float(ok_from) if ok_from is not None else math.inf
 
 
@@ -51,9 +47,9 @@ def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
         exploration=Exploration(epsilon=0.5, epsilon_min=0.02, decay=0.9999),
         schedule=StepSize(kind="visits", a0=1.0, power=0.6),
     )
-    ch, curve = Channel(), []
+    runner, curve = InProcessRunner(env, team, seed=seed * 10**6), []
     for e in range(episodes):
-        play_episode(env, team, ch, learn=True, seed=seed * 10**6 + e)
+        runner.train_episodes(1)
         if (e + 1) % check == 0:
             curve.append((backend.stats.calls, evaluate(greedy_table(team), hid)["accuracy"]))
     return curve
@@ -71,10 +67,7 @@ def run_ucb(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, fl
     exact = [evaluate(t, hid)["accuracy"] for t in tables]
     n, s, curve = np.zeros(len(names)), np.zeros(len(names)), []
     for e in range(episodes):
-        if e < len(names):
-            arm = e
-        else:
-            arm = int(np.argmax(s / n + np.sqrt(2 * np.log(e) / n)))
+        arm = e if e < len(names) else int(np.argmax(s / n + np.sqrt(2 * np.log(e) / n)))
         log = run_table_episode(env, tables[arm], qs[int(rng.integers(len(qs)))])
         n[arm] += 1
         s[arm] += log.correct

@@ -19,7 +19,6 @@ import time
 import numpy as np
 
 from handoffq.envs.routing import (
-    RouterSweepRunner,
     RoutingConfig,
     RoutingEnv,
     hop_distances,
@@ -32,6 +31,7 @@ from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime.inprocess import InProcessRunner
+from handoffq.runtime.routing_sweep import RouterSweepRunner
 
 
 def _team(env: RoutingEnv, seed: int) -> list:

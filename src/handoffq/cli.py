@@ -1,29 +1,22 @@
 """The ``handoffq`` command line: experiments, the full reproduction, and small tools.
 
-``handoffq experiment NAME [--quick] [--seed N] [--out DIR] [--config FILE] [--KEY VALUE ...]``
-runs one experiment; ``handoffq reproduce [--quick] [--out DIR]`` runs them all and writes
-``report.md``. Errors in options or configuration files are one line, naming the problem.
+``handoffq experiment NAME [--quick] [--seed N] [--out DIR] [--config FILE] [--OPTION VALUE ...]``
+runs one experiment (``handoffq experiment NAME --help`` lists its options); ``handoffq
+reproduce [--quick] [--out DIR]`` runs them all and writes ``report.md``. A user error (an
+option, a file, an environment) is one line naming the problem, before any work starts
+(``--debug`` shows the traceback); Ctrl-C says where the finished work is and how to resume.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["app", "main"]
@@ -36,161 +29,210 @@ out_console = Console()
 
 
 class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
+    """A user error of the command line itself: printed as one line, exit status 2."""
 
 
-def _progress_factory():  # type: ignore[no-untyped-def]
-    @contextmanager
-    def bar(description: str, total: int):  # type: ignore[no-untyped-def]
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-            disable=not console.is_terminal and not _force_progress(),
-        ) as prog:
-            task = prog.add_task(description, total=total)
-            yield lambda n=1: prog.advance(task, n)
-    return bar
+def _version(value: bool) -> None:
+    if value:
+        from handoffq import __version__
+
+        out_console.print(f"handoffq {__version__}")
+        raise typer.Exit()
 
 
-def _force_progress() -> bool:
-    import os
-
-    return os.environ.get("HANDOFFQ_PROGRESS", "") == "1"
-
-
-def _parse_extra(args: list[str]) -> dict[str, str]:
-    """``--key value`` / ``--key=value`` pairs after the known options."""
-    opts: dict[str, str] = {}
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if not a.startswith("--") or a == "--":
-            raise CLIError(f"unexpected argument {a!r} (options look like --name value)")
-        key = a[2:]
-        if "=" in key:
-            key, val = key.split("=", 1)
-        else:
-            if i + 1 >= len(args) or args[i + 1].startswith("--"):
-                raise CLIError(f"option --{key} needs a value")
-            val = args[i + 1]
-            i += 1
-        opts[key.replace("_", "-")] = val
-        i += 1
-    return opts
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="show the version"),
+) -> None:
+    """IC-Q: learning who should hand off to whom, under interface constraints."""
 
 
-def _load_config(path: Path) -> dict[str, str]:
-    """A JSON object of option names to values (clear error naming file, line and field)."""
-    if not path.exists():
-        raise CLIError(f"config file {path} does not exist")
+# ------------------------------------------------------------------ running one experiment
+def _check_out(out: Path) -> None:
+    """Create ``out`` (or fail in one line naming it) before any work starts."""
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CLIError(f"config file {path}, line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise CLIError(f"config file {path}: the top level must be an object of option names")
-    out = {}
-    for k, v in data.items():
-        if isinstance(v, (dict, list)):
-            raise CLIError(f"config file {path}, field {k!r}: expected a number, string or boolean")
-        out[str(k).replace("_", "-")] = str(v).lower() if isinstance(v, bool) else str(v)
-    return out
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".handoffq-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CLIError(f"option --out: cannot write to {out} ({exc.strerror or exc})") from None
 
 
-def _run_one(name: str, out: Path, quick: bool, seed: int, runtime: str, workers: int, options: dict[str, str]) -> dict:
-    from handoffq.experiments.common import RunContext
+def _prepare(name: str, inv: Any, options: list[tuple[str, Any, str]]) -> tuple[Any, Any]:
+    """The experiment and its validated configuration (nothing runs yet)."""
+    from handoffq.config import build_config
     from handoffq.experiments.registry import get
 
     exp = get(name)
-    _torch_threads()
-    ctx = RunContext(out=out, quick=quick, seed=seed, runtime=runtime, workers=workers, options=dict(options),
-                     progress=_progress_factory(), log=lambda m: console.print(m))
-    out.mkdir(parents=True, exist_ok=True)
-    summary = exp.run(ctx)
-    ctx.check_unused()
-    return summary
+    cfg = build_config(exp.config, inv.preset, inv.variant, options)
+    return exp, cfg
 
 
-def _show_summary(name: str, summary: dict, out: Path) -> None:
+def _context(out: Path, inv: Any, options: list[tuple[str, Any, str]]) -> Any:
+    from handoffq.experiments.common import RunContext
+    from handoffq.progress import progress_factory
+
+    return RunContext(out=out, preset=inv.preset, variant=inv.variant, seed=inv.seed, runtime=inv.runtime,
+                      workers=inv.workers, options={n.lstrip("-"): v for n, v, _ in options},
+                      progress=progress_factory(console), log=lambda m: console.print(escape(m), soft_wrap=True))
+
+
+def _show_summary(name: str, summary: dict[str, Any], out: Path) -> None:
     from handoffq.experiments.report import format_value
 
     table = Table(title=f"{name}: summary ({out / 'summary.json'})")
     table.add_column("key")
     table.add_column("value")
-    from rich.markup import escape
-
     for k, v in summary.items():
         table.add_row(k, escape(format_value(v)))
     out_console.print(table)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def _print_help(name: str | None) -> None:
+    from handoffq.cli_parse import experiment_help
+    from handoffq.experiments.registry import get, names
+
+    if name is None:
+        print("usage: handoffq experiment NAME [options]   (handoffq experiment NAME --help lists its options)")
+        for n in names():
+            print(f"  {n:10s} {get(n).description}")
+        return
+    exp = get(name)
+    lines = [f"usage: handoffq experiment {name} [options]", "", exp.description, "", "options:"]
+    for flag, kind, default, text in experiment_help(name, exp.description, exp.config):
+        head = f"  {flag} {kind}".rstrip()
+        tail = f"{text} [default: {default}]" if default else text
+        lines.append(f"{head:34s} {tail}" if len(head) < 34 else f"{head}\n{'':34s} {tail}")
+    print("\n".join(lines))
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
 def experiment(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="experiment name: t1, t2, routing, llm-math, cpu"),
-    quick: bool = typer.Option(False, "--quick", help="CI-sized preset"),
-    seed: int = typer.Option(0, "--seed", help="base random seed"),
-    out: Path = typer.Option(None, "--out", help="output directory (default runs/NAME)"),
-    config: Path = typer.Option(None, "--config", help="JSON file of experiment options"),
-    runtime: str = typer.Option("inprocess", "--runtime", help="inprocess or ray"),
-    workers: int = typer.Option(1, "--workers", help="parallel workers for sweeps"),
+    ctx: typer.Context, name: str = typer.Argument(None, help="experiment name (see handoffq list)")
 ) -> None:
-    """Run one experiment; writes config.json, results.csv, summary.json and figures."""
+    """Run one experiment; writes config.json, results.csv, summary.json and figures.
+
+    ``handoffq experiment NAME --help`` lists the experiment's options with types and defaults.
+    """
+    from handoffq.cli_parse import load_config_file, parse_invocation
+
+    args = list(ctx.args)
+    debug = "--debug" in args
     try:
-        if runtime not in ("inprocess", "ray"):
-            raise CLIError(f"--runtime must be 'inprocess' or 'ray', got {runtime!r}")
-        options = _load_config(config) if config else {}
-        options.update(_parse_extra(list(ctx.args)))
-        out = out or Path("runs") / name
+        if name is None or name.startswith("-"):
+            _print_help(None)
+            raise typer.Exit(0 if name in (None, "--help", "-h") else 2)
+        inv = parse_invocation(args)
+        if inv.help:
+            _print_help(name)
+            return
+        options = (load_config_file(inv.config) if inv.config else []) + inv.options
+        exp, cfg = _prepare(name, inv, options)
+        out = inv.out or Path("runs") / name
+        _check_out(out)
         t0 = time.time()
-        summary = _run_one(name, out, quick, seed, runtime, workers, options)
+        summary = _interruptible(lambda: exp.run(cfg, _context(out, inv, options)), out)
         _show_summary(name, summary, out)
-        console.print(f"[green]done[/green] in {time.time() - t0:.1f} s -> {out}")
+        console.print(f"[green]done[/green] in {time.time() - t0:.1f} s -> {escape(str(out))}")
     except Exception as exc:
-        _fail(exc)
+        _fail(exc, debug)
 
 
+def _interruptible(fn: Any, out: Path) -> Any:
+    """Run ``fn``; on Ctrl-C say what was kept and how to resume (exit status 130)."""
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        cells = out / "cells.jsonl"
+        kept = f"{sum(1 for _ in cells.open())} finished cells are kept in {cells}; " if cells.exists() else ""
+        console.print(f"[yellow]interrupted[/yellow]: {escape(kept)}rerun the same command to resume", soft_wrap=True)
+        raise typer.Exit(130) from None
+
+
+# ------------------------------------------------------------------ reproduce
 @app.command()
 def reproduce(
     quick: bool = typer.Option(False, "--quick", help="CI-sized presets"),
     out: Path = typer.Option(Path("runs/reproduce"), "--out", help="output directory"),
-    seed: int = typer.Option(0, "--seed", help="base random seed"),
+    seed: int = typer.Option(0, "--seed", help="shift every seed of the presets by N (>= 0)"),
     only: str = typer.Option("", "--only", help="comma-separated experiment names (default all)"),
     force: bool = typer.Option(False, "--force", help="rerun experiments that already finished"),
-    runtime: str = typer.Option("inprocess", "--runtime", help="inprocess or ray"),
-    workers: int = typer.Option(1, "--workers", help="parallel workers for sweeps"),
+    runtime: str = typer.Option("inprocess", "--runtime", help="inprocess, batched or ray"),
+    workers: int = typer.Option(1, "--workers", help="parallel workers for sweeps (>= 1)"),
+    debug: bool = typer.Option(False, "--debug", help="show the full traceback of an error"),
 ) -> None:
-    """Run every experiment (offline) and write OUT/report.md; finished ones are skipped."""
-    from handoffq.experiments.registry import get, names
+    """Run every experiment (offline) and write OUT/report.md.
+
+    An experiment whose folder holds a finished run of the same preset, seed and options is
+    skipped (``--force`` reruns it); a finished run of other settings is rerun.
+    """
+    from handoffq.cli_parse import Invocation
+    from handoffq.experiments.common import same_run, stored_run
+    from handoffq.experiments.registry import names
     from handoffq.experiments.report import write_report
+    from handoffq.runtime import RUNTIMES
 
     try:
-        todo = [n.strip() for n in only.split(",") if n.strip()] or names()
-        sections = []
-        failed = []
-        for name in todo:
-            exp = get(name)
+        if runtime not in RUNTIMES:
+            raise CLIError(f"option --runtime: {runtime!r} is not one of {', '.join(RUNTIMES)}")
+        if seed < 0 or workers < 1:
+            raise CLIError("option --seed must be >= 0" if seed < 0 else "option --workers must be >= 1")
+        known = names()
+        todo = [n.strip() for n in only.split(",") if n.strip()] or known
+        unknown = [n for n in todo if n not in known]
+        if unknown:
+            raise CLIError(f"option --only: unknown experiment(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        inv = Invocation(preset="quick" if quick else "full", seed=seed, runtime=runtime, workers=workers)
+        prepared = [(n, *_prepare(n, inv, [])) for n in todo]  # every config checked before any work
+        _check_out(out)
+        sections: list[tuple[str, str, float | None]] = []
+        failed: list[str] = []
+        for name, exp, cfg in prepared:
             d = out / name
+            stored = stored_run(d)
+            if stored is not None and not force and same_run(stored, name, cfg, _context(d, inv, [])):
+                console.print(f"[yellow]{name}[/yellow]: already finished in {escape(str(d))} (--force reruns it)")
+                sections.append((name, exp.description, None))
+                continue
+            console.rule(f"{name}: {escape(exp.description)}")
             t0 = time.time()
-            secs: float | None = None
-            if (d / "summary.json").exists() and not force:
-                console.print(f"[yellow]{name}[/yellow]: already finished in {d} (use --force to rerun)")
-            else:
-                console.rule(f"{name}: {exp.description}")
-                try:
-                    summary = _run_one(name, d, quick, seed, runtime, workers, {})
-                    secs = time.time() - t0
-                    _show_summary(name, summary, d)
-                except Exception as exc:
-                    failed.append(name)
-                    console.print(f"[red]{name} failed:[/red] {type(exc).__name__}: {exc}")
-            sections.append((name, exp.description, secs))
+            try:
+                summary = _interruptible(lambda exp=exp, cfg=cfg, d=d: exp.run(cfg, _context(d, inv, [])), d)
+                _show_summary(name, summary, d)
+                console.print(f"{name}: done in {time.time() - t0:.1f} s")
+            except typer.Exit:
+                raise
+            except Exception as exc:
+                if debug:
+                    raise
+                failed.append(name)
+                console.print(f"[red]{name} failed:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
+            sections.append((name, exp.description, time.time() - t0))
         path = write_report(out, sections, quick)
-        console.print(f"report: {path}")
+        console.print(f"report: {escape(str(path))}")
         if failed:
             raise CLIError(f"experiments failed: {', '.join(failed)} (the others' results are in {out})")
     except Exception as exc:
-        _fail(exc)
+        _fail(exc, debug)
+
+
+@app.command("routes")
+def routes(
+    directory: Path = typer.Argument(..., help="a directory written by Router.save (or autosave)"),
+    draw: Path | None = typer.Option(None, "--draw", help="also draw the routing graph to this PNG/SVG/PDF file"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of an error"),
+) -> None:
+    """Print what a saved router learned: per agent, view -> successor, Q values and visits."""
+    from handoffq.router.cli import routes_command
+
+    try:
+        routes_command(directory, draw, out_console)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
 
 
 @app.command("list")
@@ -202,50 +244,16 @@ def list_experiments() -> None:
         out_console.print(f"{n:10s} {get(n).description}")
 
 
-@app.command("routes")
-def routes(
-    directory: Path = typer.Argument(..., help="A directory written by Router.save (or autosave)."),
-    draw: Path | None = typer.Option(None, "--draw", help="Also draw the routing graph to this PNG/SVG/PDF file."),
-) -> None:
-    """Print each agent's learned routing table (view -> successor, Q values, visits) from a saved router."""
-    from handoffq.router.cli import routes_command
-
-    try:
-        routes_command(directory, draw, out_console)
-    except Exception as exc:
-        _fail(exc)
-
-
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException, debug: bool = False) -> None:
     """Print a user error as one line (exit status 2); re-raise anything else."""
-    from rich.markup import escape
+    from handoffq.core.errors import HandoffqError
 
-    from handoffq.core.env import EnvError
-    from handoffq.core.messages import MessageError
-    from handoffq.experiments.common import ExperimentError
-
-    if isinstance(exc, (CLIError, ExperimentError, EnvError, MessageError)):
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2)
     if isinstance(exc, typer.Exit):
         raise exc
-    if isinstance(exc, (ValueError, FileNotFoundError, KeyError)):
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
+    if isinstance(exc, (CLIError, HandoffqError)) and not debug:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
     raise exc
-
-
-def _torch_threads() -> None:
-    """One intra-op thread unless ``HANDOFFQ_TORCH_THREADS`` says otherwise: the networks here
-    are small and updated a few samples at a time, where extra threads cost more than they give
-    (measured about 10x slower per update with 2 threads on a loaded 2-core machine)."""
-    import os
-
-    try:
-        import torch
-    except ModuleNotFoundError:
-        return
-    torch.set_num_threads(int(os.environ.get("HANDOFFQ_TORCH_THREADS", "1")))
 
 
 def main(argv: list[Any] | None = None) -> None:

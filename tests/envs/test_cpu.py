@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from pettingzoo.test import api_test, seed_test
 
 from handoffq.baselines.cpu import make_random_team
+from handoffq.core.channel import MessageBatch
 from handoffq.core.env import EnvError
-from handoffq.core.messages import HandoffMessage
 from handoffq.core.pettingzoo_adapter import PettingZooAdapter
 from handoffq.envs.cpu import (
     ALU,
@@ -41,10 +43,7 @@ def _script(env: CPUEnv) -> None:
         assert env.active_agent == unit
         env.act(action)
         env.step(succ)
-    if op in ("MAX", "MIN"):
-        route = 0 if env.flag == (op == "MAX") else 1
-    else:
-        route = 0 if op == "MOV" else 2
+    route = (0 if env.flag == (op == "MAX") else 1) if op in ("MAX", "MIN") else 0 if op == "MOV" else 2
     env.act(route)
     env.step(WRITER)
     env.act(2)  # WRITE to the dst field
@@ -130,12 +129,11 @@ def test_protocol_errors() -> None:
 def test_random_team_rarely_succeeds() -> None:
     env = CPUEnv(CFG, seed=0)
     team = make_random_team(env, seed=0)
-    from handoffq.core.channel import Channel
-    from handoffq.runtime.inprocess import play_episode
+    from handoffq.runtime.inprocess import evaluate_team
 
     ok = 0
     for s in range(300):
-        play_episode(env, team, Channel(), learn=False, seed=s)
+        evaluate_team(env, team, 1, seed=s)
         ok += env.success
     assert ok / 300 < 0.1
 
@@ -148,9 +146,9 @@ def test_messages_are_three_numbers_only() -> None:
     runner.train(500)
     assert seen
     for p in seen:
-        assert type(p) is HandoffMessage
-        assert len(p.as_tuple()) == 3
-        assert all(isinstance(x, (int, float)) for x in p.as_tuple())
+        assert type(p) is MessageBatch
+        assert [f.name for f in dataclasses.fields(p)] == ["value", "duration", "reward"]
+        assert p.value.dtype == float and p.duration.dtype == np.int64 and p.reward.dtype == float
 
 
 def test_pettingzoo_api_and_seed() -> None:

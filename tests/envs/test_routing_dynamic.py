@@ -25,15 +25,12 @@ from handoffq.learn.team import make_team
 
 
 def _icq(g: nx.Graph, eps: float = 0.2) -> list:
-    team = make_team(
+    return make_team(
         RoutingEnv(g, RoutingConfig(gamma=1.0)),
         seed=0,
         exploration=Exploration(epsilon=eps),
         schedule=StepSize("constant", a0=0.5),
     )
-    for a in team:
-        a.timing = "service"
-    return team
 
 
 def _sp(g: nx.Graph) -> list:
@@ -58,6 +55,8 @@ def test_no_packet_lost_or_duplicated(n: int, load: float, service: int, seed: i
         team,
         DynamicConfig(load=load, steps=40, drain=400, service_rate=service, capacity=capacity),
         seed=seed,
+        timing={"icq": "service", "bl": "arrival", "sp": "none"}[method],
+        obs_kind="dest" if method == "bl" else "dest_flag",
     )
     while net.t < 40:
         net.step()
@@ -136,8 +135,6 @@ def test_link_failure_and_bad_edges() -> None:
 class _Recorder:
     """A router that forwards to a random admissible link and records each decision."""
 
-    timing = "none"
-
     def __init__(self, agent_id: int, nbrs: list[int], log: list) -> None:
         self.agent_id, self.nbrs, self.log = agent_id, np.asarray(nbrs), log
         self.rng = np.random.default_rng(agent_id)
@@ -145,7 +142,7 @@ class _Recorder:
     def start_batch(self, n_slots: int) -> None:
         """Nothing to prepare."""
 
-    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray, greedy: bool = False) -> np.ndarray:
         """A random admissible neighbour; log (router, slot, admissible neighbours)."""
         out = []
         for s, row in zip(slots, mask, strict=True):
@@ -167,7 +164,7 @@ def test_no_backtrack_removes_the_link_back_unless_it_is_the_only_one(no_backtra
     log: list = []
     team = [_Recorder(i, sorted(g.neighbors(i)), log) for i in range(g.number_of_nodes())]
     net = PacketNetwork(
-        g, team, DynamicConfig(load=1.0, steps=60, drain=600, no_backtrack=no_backtrack), seed=1
+        g, team, DynamicConfig(load=1.0, steps=60, drain=600, no_backtrack=no_backtrack), seed=1, timing="none"
     )
     checked = 0
     while net.t < 400 and (net.t < 60 or net.in_flight()):

@@ -4,25 +4,14 @@ import json
 
 import pytest
 
-from handoffq.experiments.common import ExperimentError, RunContext
-from handoffq.experiments.llm_math import COLUMNS, run
+from handoffq.config import ConfigError
+from handoffq.experiments.llm_math import COLUMNS
+from handoffq.experiments.registry import run_experiment
 
 
 def test_small_run_writes_everything(tmp_path) -> None:
-    ctx = RunContext(
-        out=tmp_path,
-        quick=True,
-        seed=0,
-        options={
-            "dataset": "mmlu-elem",
-            "episodes": "300",
-            "n-train": "100",
-            "n-test": "200",
-            "n-play": "50",
-            "estimator": "tabular",
-        },
-    )
-    summary = run(ctx)
+    summary = run_experiment("llm-math", tmp_path, "quick", dataset="mmlu-elem", episodes="300", n_train="100",
+                             n_test="200", n_play="50", estimator="tabular")
     for f in (
         "config.json",
         "results.csv",
@@ -54,12 +43,12 @@ def test_small_run_writes_everything(tmp_path) -> None:
 
 
 def test_bad_options(tmp_path) -> None:
-    with pytest.raises(ExperimentError, match="--backend"):
-        run(RunContext(out=tmp_path, options={"backend": "gpt"}))
-    with pytest.raises(ExperimentError, match="needs --model"):
-        run(RunContext(out=tmp_path, options={"backend": "openai"}))
-    with pytest.raises(ExperimentError, match="unknown option"):
-        run(RunContext(out=tmp_path, options={"bogus": "1"}))
+    with pytest.raises(ConfigError, match="--backend"):
+        run_experiment("llm-math", tmp_path, backend="gpt")
+    with pytest.raises(ConfigError, match="needs --model"):
+        run_experiment("llm-math", tmp_path, backend="openai")
+    with pytest.raises(ConfigError, match="unknown option"):
+        run_experiment("llm-math", tmp_path, bogus="1")
 
 
 @pytest.mark.slow
@@ -75,7 +64,7 @@ def test_bad_options(tmp_path) -> None:
 )
 def test_quick_run_recovers_best_for_seeds_0_to_2(tmp_path, seed) -> None:
     """The issue's checks, for each of seeds 0, 1, 2 (about 1 minute each)."""
-    s = run(RunContext(out=tmp_path, quick=True, seed=seed))
+    s = run_experiment("llm-math", tmp_path, "quick", seed=seed)
     for d in ("mathqa", "mmlu-hs", "mmlu-elem"):
         assert s["recovered_best"][d], (d, s["accuracy"][d])
         assert s["icq_gap_to_optimum"][d] <= 0.005, (d, s["icq_equals"][d])

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from handoffq.experiments.common import ExperimentError, RunContext
-from handoffq.experiments.routing import recovery_steps, run
+from handoffq.config import ConfigError
+from handoffq.experiments.registry import run_experiment
+from handoffq.experiments.routing import recovery_steps
 
 
 def test_recovery_steps_rule() -> None:
@@ -26,21 +27,8 @@ def test_recovery_steps_rule() -> None:
 
 @pytest.mark.slow
 def test_tiny_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ctx = RunContext(
-        out=tmp_path,
-        quick=True,
-        options={
-            "families": "chain,barabasi_albert",
-            "sizes": "8",
-            "seeds": "2",
-            "loads": "0.5,1.5",
-            "steps": "300",
-            "fail-steps": "400",
-            "bin": "50",
-        },
-    )
-    summary = run(ctx)
-    ctx.check_unused()
+    summary = run_experiment("routing", tmp_path, "quick", families="chain,barabasi_albert", sizes="8", seeds="2",
+                             loads="0.5,1.5", steps="300", fail_steps="400", bin="50", warmup="50")
     assert summary["min_accuracy"] == 1.0
     assert set(summary["accuracy"]) == {"chain", "barabasi_albert"}
     assert "high_load_ratio" in summary and "recovery_steps" in summary
@@ -56,17 +44,13 @@ def test_tiny_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bad_option() -> None:
-    with pytest.raises(ExperimentError, match="families"):
-        run(RunContext(out=__import__("pathlib").Path("/tmp/unused_routing"), options={"families": "torus"}))
+    with pytest.raises(ConfigError, match="families"):
+        run_experiment("routing", "/tmp/unused_routing", families="torus")
 
 
 def test_static_part_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ctx = RunContext(
-        out=tmp_path,
-        quick=True,
-        options={"families": "chain,watts_strogatz", "sizes": "6,9", "seeds": "2", "parts": "static"},
-    )
-    summary = run(ctx)
+    summary = run_experiment("routing", tmp_path, "quick", families="chain,watts_strogatz", sizes="6,9", seeds="2",
+                             parts="static")
     assert summary["min_accuracy"] == 1.0 and summary["all_stable"] is True
     assert summary["shortest_path_accuracy"] == 1.0
     assert all(v < 1.0 for v in summary["random_walk_accuracy"].values())

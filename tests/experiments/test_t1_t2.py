@@ -6,7 +6,7 @@ import json
 from typer.testing import CliRunner
 
 from handoffq.cli import app
-from handoffq.experiments.common import read_csv
+from handoffq.io import read_csv
 from handoffq.runtime.sweep import load_finished
 
 runner = CliRunner()

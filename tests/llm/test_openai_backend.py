@@ -53,9 +53,9 @@ def test_faults_do_not_change_results(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HANDOFFQ_TEST_KEY", "sk-secret-test-key-123")
     qs = generate_arith(5, seed=3)
     with FakeServer(fault_rate=0.0) as clean:
-        ref, be_ref, _ = _run(clean.url, qs)
+        ref, _be_ref, _ = _run(clean.url, qs)
     with FakeServer(fault_rate=0.2, seed=1, hang=0.5) as faulty:
-        got, be, cached = _run(faulty.url, qs, tmp_path)
+        got, be, _cached = _run(faulty.url, qs, tmp_path)
         assert sum(faulty.faults.values()) > 0
         assert "Bearer sk-secret-test-key-123" in faulty.auth
     assert got == ref

@@ -120,7 +120,7 @@ def test_in_process_training_resumes_from_checkpoints(tmp_path: Any) -> None:
 
 
 def test_ray_run_resumes_from_per_agent_checkpoints(ray_local: Any, tmp_path: Any) -> None:
-    from handoffq.runtime.ray_runner import RayRunner
+    from handoffq.runtime.ray import RayRunner
 
     env = SyntheticICSMDP(CFG, seed=0)
     team = make_team(env, seed=0, exploration=Exploration())
@@ -143,3 +143,23 @@ def test_ray_run_resumes_from_per_agent_checkpoints(ray_local: Any, tmp_path: An
     for a, b in zip(team, fresh, strict=True):
         np.testing.assert_array_equal(_q(a, n_obs), _q(b, n_obs))
         assert a.t == b.t
+
+
+def test_load_team_checks_every_file_before_loading_any(tmp_path: Any) -> None:
+    env, team = _trained()
+    save_team(team, tmp_path)
+    other = SyntheticICSMDP(SyntheticConfig(n_agents=3, n_interface=4, gamma=0.8), seed=0)
+    wrong = make_team(other, seed=5)  # 4 observations per agent instead of 3
+    before = [a.q.table.copy() for a in wrong]
+    with pytest.raises(CheckpointError, match="obs_nvec is \\[3\\] in the file, \\[4\\] in the agent"):
+        load_team(wrong, tmp_path)
+    assert all(np.array_equal(a.q.table, b) for a, b in zip(wrong, before, strict=True))  # nothing loaded
+    mlp = make_team(env, seed=0, estimator="mlp", estimator_kwargs={"width": 8, "depth": 1})
+    with pytest.raises(CheckpointError, match="estimator is 'TabularEstimator' in the file, 'MLPEstimator'"):
+        load_team(mlp, tmp_path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_team(team, tmp_path / "nowhere")
+    (tmp_path / "agent_2.ckpt").unlink()
+    with pytest.raises(CheckpointError, match=r"agent_2\.ckpt is missing"):
+        load_team(team, tmp_path)
+    assert load_team(team, tmp_path, missing_ok=True) == [True, True, False]

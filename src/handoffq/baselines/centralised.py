@@ -8,6 +8,7 @@ which IC-Q is measured. SMDP Q-learning: ``Q(x, k) <- Q + a (R + gamma^tau max_k
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,8 @@ class CentralisedQ:
         self.t = 0
 
     def train(
-        self, env, budget: int, seed: int = 0, progress: Callable[[int], None] | None = None
-    ) -> int:  # type: ignore[no-untyped-def]
+        self, env: Any, budget: int, seed: int = 0, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Play episodes until ``budget`` handoffs; returns the number of episodes."""
         done_h, ep = 0, 0
         while done_h < budget:
@@ -70,7 +71,7 @@ class CentralisedQ:
         return ep
 
 
-def random_policy_value(model) -> float:  # type: ignore[no-untyped-def]
+def random_policy_value(model: Any) -> float:
     """Exact value of the uniformly random admissible successor policy."""
     from handoffq.theory.mixing import uniform_behaviour
     from handoffq.theory.solve import policy_value

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from handoffq.core.env import Obs
+from handoffq.core.agent import Key
+from handoffq.core.channel import MessageBatch
 from handoffq.core.messages import HandoffMessage
 from handoffq.envs.cpu import CPUEnv
 from handoffq.learn.agent import ICQAgent
@@ -28,58 +29,76 @@ from handoffq.learn.schedules import StepSize
 
 __all__ = [
     "PIPELINE",
-    "RandomAgent",
+    "CentralisedAgent",
     "FixedPipelineAgent",
     "FullStateView",
-    "CentralisedAgent",
-    "make_random_team",
-    "make_pipeline_team",
+    "RandomAgent",
     "make_centralised_team",
+    "make_pipeline_team",
+    "make_random_team",
 ]
 
 PIPELINE: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
 
 
-class RandomAgent:
-    """Uniform random local actions and successors; no learning."""
+class RandomAgent(ICQAgent):
+    """Uniform random local actions and admissible successors; learns nothing, sends 0."""
 
-    bootstrap = "message"
+    def __init__(self, agent_id: int, candidates: Sequence[int], n_local: int, seed: int = 0) -> None:
+        super().__init__(agent_id, (1,), candidates, 1.0, exploration=Exploration(epsilon=1.0), seed=seed,
+                         n_local=n_local)
 
-    def __init__(self, agent_id: int, n_local: int, seed: int = 0) -> None:
-        self.agent_id = agent_id
-        self.n_local = n_local
-        self.rng = np.random.default_rng(seed)
+    def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
+        cols = self.columns(admissible)
+        return int(cols[self.rng.integers(len(cols))])
 
-    def decide_local(self, obs: Obs) -> int:
+    def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
+        """Random even when greedy: a random agent has no preference."""
+        return self.candidates[self._choose(tuple(obs), admissible)]
+
+    def greedy_local(self, obs: Sequence[int]) -> int:
         """A uniform local action."""
         return int(self.rng.integers(self.n_local))
 
-    greedy_local = decide_local
+    def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
+        u = self.rng.random(mask.shape) * mask
+        return np.argmax(u, axis=1)
 
-    def after_local(self, reward: float, post_obs: Obs | None, admissible: Sequence[int]) -> float:
-        """Nothing to learn."""
-        return 0.0
-
-    def decide(self, obs: Obs, admissible: Sequence[int]) -> int:
-        """A uniform admissible successor."""
-        return int(admissible[int(self.rng.integers(len(admissible)))])
-
-    greedy_successor = decide
-
-    def value(self, obs: Obs, admissible: Sequence[int]) -> float:
+    def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
         """Always 0."""
         return 0.0
 
-    def receive(self, message: HandoffMessage) -> float:
+    def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Always 0."""
+        return np.zeros(len(obs))
+
+    def receive(self, message: HandoffMessage, key: Key = None, own_view: object = None) -> float:
         """Nothing to learn."""
+        self._pending.pop(key, None)
         return 0.0
+
+    def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: object = None) -> None:
+        """Nothing to learn."""
+        self._slot_store().take(slots, self.agent_id)
+
+    def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """Uniform local actions."""
+        acts = self.rng.integers(self.n_local, size=len(slots))
+        if not greedy:
+            self._slot_store(local=True).put(slots, obs, acts)
+        return acts
+
+    def after_local_batch(self, slots: np.ndarray, rewards: np.ndarray, post_obs: np.ndarray,
+                          post_mask: np.ndarray, terminated: np.ndarray) -> None:
+        """Nothing to learn."""
+        self._slot_store(local=True).take(slots, self.agent_id)
 
 
 def make_random_team(env: CPUEnv, seed: int = 0) -> list[RandomAgent]:
     """Six random agents with independent generators."""
     seeds = np.random.SeedSequence(seed).spawn(env.n_agents)
     return [
-        RandomAgent(i, env.local_actions(i), int(seeds[i].generate_state(1)[0]))
+        RandomAgent(i, env.candidates(i), env.local_actions(i), int(seeds[i].generate_state(1)[0]))
         for i in range(env.n_agents)
     ]
 
@@ -95,18 +114,25 @@ def pipeline_successor(agent: int, admissible: Sequence[int]) -> int:
 
 
 class FixedPipelineAgent(ICQAgent):
-    """IC-Q agent with learned local actions and a fixed (pipeline-order) successor."""
+    """IC-Q agent with learned local actions and a fixed (pipeline-order) successor.
 
-    def decide(self, obs: Obs, admissible: Sequence[int]) -> int:
-        """The pipeline successor (recorded so the successor Q still gets its update)."""
-        k = pipeline_successor(self.agent_id, admissible)
-        self._pending = (tuple(obs), int(self._col[k]))
-        self.decisions += 1
-        return k
+    The successor decision is still recorded, so its ``Q`` gets updates (and the value this
+    agent sends back stays meaningful), but the choice itself is the pipeline's.
+    """
 
-    def greedy_successor(self, obs: Obs, admissible: Sequence[int]) -> int:
+    def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
+        return int(self._col[pipeline_successor(self.agent_id, admissible)])
+
+    def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
         """The pipeline successor."""
         return pipeline_successor(self.agent_id, admissible)
+
+    def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
+        cols = np.empty(len(mask), dtype=np.int64)
+        for r, row in enumerate(mask):
+            adm = [self.candidates[c] for c in np.flatnonzero(row)]
+            cols[r] = self._col[pipeline_successor(self.agent_id, adm)]
+        return cols
 
 
 def make_pipeline_team(
@@ -143,7 +169,7 @@ class FullStateView:
         """The wrapped environment's active agent."""
         return self.env.active_agent
 
-    def observe(self, agent: int) -> Obs:
+    def observe(self, agent: int) -> tuple[int, ...]:
         """The full machine state (the same for every agent)."""
         return self.env.full_state()
 
@@ -156,16 +182,8 @@ class CentralisedAgent(ICQAgent):
     """One role of the centralised learner: shares its estimators with the other roles.
 
     The shared local network has as many outputs as the largest role needs; each role uses
-    its first ``n_local`` outputs.
+    its first ``n_local`` outputs (:class:`~handoffq.learn.agent.ICQAgent` handles that).
     """
-
-    def greedy_local(self, obs: Obs) -> int:
-        """Greedy local action among this role's own actions."""
-        return int(np.argmax(self.qa.values(obs)[: self.n_local]))
-
-    def value(self, obs: Obs, admissible: Sequence[int]) -> float:
-        """``max_a Qa(o, a)`` over this role's own actions."""
-        return float(np.max(self.qa.values(obs)[: self.n_local]))
 
 
 def make_centralised_team(

@@ -9,7 +9,7 @@ Boyan-Littman Q-routing.
   :func:`random_walk_accuracy` gives the exact probability that the walk follows a shortest
   path (a dynamic programme over distance layers, no sampling).
 * **Naive independent Q** - :class:`NaiveRoutingAgent` bootstraps from its own
-  ``max_k Q_i(d, ., k)`` instead of the next router's value (DESIGN.md section 2). Its fixed
+  ``max_k Q_i(d, ., k)`` instead of the next router's value (paper section 3). Its fixed
   point only knows "hand the packet to its destination if it is a neighbour".
 * **Boyan-Littman Q-routing** - :func:`q_routing_team`. Boyan and Littman (1994) keep
   ``T_x(d, y)``, the estimated time to deliver a packet for ``d`` from ``x`` via ``y``; when
@@ -38,15 +38,14 @@ from handoffq.learn.agent import ICQAgent
 from handoffq.learn.estimators import TabularEstimator
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
-from handoffq.learn.targets import td_target_batch
 
 __all__ = [
-    "shortest_path_next_hops",
+    "NaiveRoutingAgent",
+    "ShortestPathRouter",
+    "q_routing_team",
     "random_walk_accuracy",
     "random_walk_next_hops",
-    "ShortestPathRouter",
-    "NaiveRoutingAgent",
-    "q_routing_team",
+    "shortest_path_next_hops",
 ]
 
 
@@ -99,7 +98,7 @@ class ShortestPathRouter:
     may install a new table with :meth:`set_table` (e.g. after a link failure).
     """
 
-    timing = "none"
+    wants_own_view = False
 
     def __init__(self, agent_id: int, candidates: Sequence[int], table_row: np.ndarray) -> None:
         self.agent_id = int(agent_id)
@@ -113,7 +112,7 @@ class ShortestPathRouter:
     def start_batch(self, n_slots: int) -> None:
         """Nothing to prepare."""
 
-    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray, greedy: bool = False) -> np.ndarray:
         """Next hop from the table (by destination ``obs[:, 0]``)."""
         return self.row[np.asarray(obs)[:, 0]]
 
@@ -121,31 +120,15 @@ class ShortestPathRouter:
         """Always 0 (no estimate)."""
         return np.zeros(len(obs))
 
-    def receive_batch(self, slots: np.ndarray, messages: MessageBatch) -> None:
+    def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: object = None) -> None:
         """Ignored."""
 
 
 class NaiveRoutingAgent(NaiveIndependentAgent):
-    """Naive independent Q for routing, in the episodic and the batched runner.
-
-    After handing a packet for ``d`` to ``k`` it regresses ``Q_i(d, f, k)`` on
-    ``R + gamma**tau * max_k' Q_i(d, 0, k')`` - its own view of the packet it handed off
-    (its own table at the same destination) - and ignores the successor's value; when ``k``
-    is the destination the target is ``R`` (the router knows it delivered: it sees ``d``).
-    """
-
-    def receive_batch(self, slots: np.ndarray, messages: MessageBatch) -> None:
-        """Batched own-bootstrap update for the pending decisions of ``slots``."""
-        obs, cols = self._slot_obs[slots], self._slot_act[slots]
-        own_obs = np.stack([obs[:, 0], np.zeros_like(obs[:, 0])], axis=1)
-        own = self.q.values_batch(own_obs).max(axis=1)
-        delivered = np.asarray(self.candidates, dtype=np.int64)[cols] == obs[:, 0]
-        own = np.where(delivered, 0.0, own)
-        y = td_target_batch(messages.reward, messages.duration, own, self.gamma)
-        alpha = self.batch_step_sizes(obs, cols)
-        self.q.update_batch(obs, cols, y, alpha)
-        self.t += len(slots)
-        self._slot_act[slots] = -1
+    """Naive independent Q for routing: after handing a packet for ``d`` to ``k`` it regresses
+    ``Q_i(d, f, k)`` on ``R + gamma**tau * max_k' Q_i(o', k')`` at its own view ``o'`` of the
+    packet it handed off (its own table at the same destination) and ignores the successor's
+    value; when ``k`` is the destination the target is ``R`` (the episode ended)."""
 
 
 def q_routing_team(graph: nx.Graph, eta: float = 0.5, seed: int = 0) -> list[ICQAgent]:
@@ -153,7 +136,8 @@ def q_routing_team(graph: nx.Graph, eta: float = 0.5, seed: int = 0) -> list[ICQ
 
     Each router is an :class:`ICQAgent` over ``(destination,)`` with ``gamma = 1``, a
     constant step ``eta``, greedy decisions (zero-initialised estimates of ``-T``) and
-    ``timing = "arrival"``.
+    Boyan-Littman *timing*: run them in :class:`~handoffq.envs.routing_dynamic.PacketNetwork`
+    with ``timing="arrival"`` and ``obs_kind="dest"`` for these routers.
     """
     n = graph.number_of_nodes()
     seeds = np.random.SeedSequence(seed).spawn(n)
@@ -170,7 +154,5 @@ def q_routing_team(graph: nx.Graph, eta: float = 0.5, seed: int = 0) -> list[ICQ
             schedule=StepSize("constant", a0=eta),
             seed=int(seeds[i].generate_state(1)[0]),
         )
-        agent.timing = "arrival"
-        agent.obs_kind = "dest"
         team.append(agent)
     return team

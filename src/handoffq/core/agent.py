@@ -31,7 +31,7 @@ import numpy as np
 from handoffq.core.channel import MessageBatch
 from handoffq.core.messages import HandoffMessage
 
-__all__ = ["HandoffAgent", "OwnView", "Key"]
+__all__ = ["HandoffAgent", "Key", "OwnView"]
 
 Key = Hashable
 """Identifies one pending decision: ``(episode, handoff)``, a task id, or a batch slot."""

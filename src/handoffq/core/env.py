@@ -24,16 +24,18 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
-    "Obs",
-    "Transition",
-    "LocalStep",
-    "HandoffEnv",
-    "VecTransition",
-    "VecLocalStep",
-    "VecHandoffEnv",
-    "PreconfiguredAgents",
     "EnvError",
+    "HandoffEnv",
+    "LocalStep",
+    "Obs",
+    "PreconfiguredAgents",
+    "Transition",
+    "VecHandoffEnv",
+    "VecLocalStep",
+    "VecTransition",
     "check_successor",
     "obs_size",
 ]
@@ -41,7 +43,7 @@ __all__ = [
 Obs = tuple[int, ...]
 
 
-class EnvError(ValueError):
+class EnvError(HandoffqError, ValueError):
     """Invalid environment configuration or an illegal call (names the problem)."""
 
 

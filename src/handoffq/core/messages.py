@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = ["HandoffMessage", "MessageError"]
 
 
-class MessageError(ValueError):
+class MessageError(HandoffqError, ValueError):
     """A handoff message failed validation (names the offending field)."""
 
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -27,7 +27,7 @@ __all__ = ["PettingZooAdapter"]
 class PettingZooAdapter(AECEnv):
     """AEC view of a handoffq environment built by ``make_env(seed)``."""
 
-    metadata = {"render_modes": [], "name": "handoffq_v0", "is_parallelizable": False}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "name": "handoffq_v0", "is_parallelizable": False}
 
     def __init__(self, make_env: Callable[[], HandoffEnv]) -> None:
         super().__init__()
@@ -64,7 +64,7 @@ class PettingZooAdapter(AECEnv):
         self._cumulative_rewards = {a: 0.0 for a in self.agents}
         self.terminations = {a: False for a in self.agents}
         self.truncations = {a: False for a in self.agents}
-        self.infos = {a: {} for a in self.agents}
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         self.agent_selection = self.possible_agents[self.env.active_agent]
 
     def _mask(self, i: int) -> np.ndarray:

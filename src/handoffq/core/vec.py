@@ -46,7 +46,7 @@ class SyncVecEnv:
             self.envs: list[Any] = [env() for _ in range(n_envs)]
         else:
             self.envs = [env] + [copy.deepcopy(env) for _ in range(n_envs - 1)]
-        first = self.envs[0]
+        first: Any = self.envs[0]
         self.n_envs = int(n_envs)
         self.n_agents = int(first.n_agents)
         self.gamma = float(first.gamma)
@@ -154,7 +154,7 @@ class SyncVecEnv:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_threads"] = self._pool._max_workers if self._pool is not None else 0  # noqa: SLF001
+        state["_threads"] = self._pool._max_workers if self._pool is not None else 0
         state["_pool"] = None
         return state
 

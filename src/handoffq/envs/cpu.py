@@ -109,25 +109,25 @@ import numpy as np
 from handoffq.core.env import EnvError, LocalStep, Transition, check_successor
 
 __all__ = [
-    "OPS",
     "AGENT_NAMES",
-    "STARTER",
+    "ALU",
     "LOADER_A",
     "LOADER_B",
-    "ALU",
+    "OPS",
     "SELECTOR",
+    "STARTER",
     "WRITER",
     "CPUConfig",
-    "CPUTask",
     "CPUEnv",
+    "CPUTask",
     "apply_op",
-    "shaping_term",
     "make_task",
-    "task_from_target",
-    "validate_task",
-    "split_range",
     "sample_task",
     "sample_tasks",
+    "shaping_term",
+    "split_range",
+    "task_from_target",
+    "validate_task",
 ]
 
 OPS: tuple[str, ...] = ("ADD", "SUB", "MAX", "MIN", "MOV")
@@ -397,9 +397,10 @@ class CPUEnv:
         self.gamma = cfg.gamma
         self.n_ops = len(cfg.ops)
         o = self.n_ops + 1
-        self._nvec = ((self.n_ops, 2), (o, 4), (o, 4), (o, 4, 4, 6), (o, 4, 4, 6, 3), (o, 3))
+        self._nvec: tuple[tuple[int, ...], ...] = ((self.n_ops, 2), (o, 4), (o, 4), (o, 4, 4, 6), (o, 4, 4, 6, 3),
+                                                  (o, 3))
         if cfg.scoreboard:
-            self._nvec = tuple(nv + (1 << self.n_agents,) for nv in self._nvec)
+            self._nvec = tuple((*nv, 1 << self.n_agents) for nv in self._nvec)
         self._n_local = (1, 3, 3, 3, 3, 3)
         self._candidates = tuple(
             tuple(k for k in range(self.n_agents) if k != i) for i in range(self.n_agents)
@@ -462,7 +463,7 @@ class CPUEnv:
         six units as one integer (bit ``k``: unit ``k`` is ready).
         """
         block = self._block(agent)
-        return block + (self.scoreboard(),) if self.config.scoreboard else block
+        return (*block, self.scoreboard()) if self.config.scoreboard else block
 
     def scoreboard(self) -> int:
         """Ready bits of the six units as an integer (bit ``k`` set: unit ``k`` is ready)."""
@@ -532,7 +533,7 @@ class CPUEnv:
             self._route(a)
             self.fired[i] = True
         else:
-            self.memory[self._field(a)] = self.wd
+            self.memory[self._field(a)] = -1 if self.wd is None else self.wd
             self.committed = True
             self._done = True
             ok = tuple(self.memory) == self.task.target
@@ -659,8 +660,7 @@ class CPUEnv:
         regs = tuple(v if r is None else r for r in (self.ra, self.rb, self.alu, self.wd))
         tags = (self.ra_tag, self.rb_tag, self.alu_out, self.wd_tag)
         return (
-            tuple(self.memory) + (self.op_index, t.src1, t.src2, t.dst) + regs + tags
-            + (int(self.fetched), self._active)
+            (*tuple(self.memory), self.op_index, t.src1, t.src2, t.dst, *regs, *tags, int(self.fetched), self._active)
         )
 
     def full_state_nvec(self) -> tuple[int, ...]:

@@ -48,22 +48,20 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import shortest_path
 
-from handoffq.core.channel import MessageBatch
-from handoffq.core.env import EnvError, LocalStep, Transition, VecTransition, check_successor
+from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
 
 __all__ = [
     "FAMILIES",
     "RoutingConfig",
     "RoutingEnv",
     "RoutingVecEnv",
-    "make_graph",
     "check_graph",
-    "stitch_components",
-    "two_cluster_grid",
     "hop_distances",
     "invocation_reward",
+    "make_graph",
     "route_accuracy",
-    "RouterSweepRunner",
+    "stitch_components",
+    "two_cluster_grid",
 ]
 
 FAMILIES = ("erdos_renyi", "barabasi_albert", "watts_strogatz", "chain")
@@ -136,7 +134,7 @@ def make_graph(family: str, n: int, seed: int = 0, **params: float) -> nx.Graph:
         rows = int(params.get("rows", 6))
         g = two_cluster_grid(rows, max(1, n // rows))
     else:
-        raise EnvError(f"unknown graph family {family!r} (expected one of {FAMILIES + ('grid',)})")
+        raise EnvError(f"unknown graph family {family!r} (expected one of {(*FAMILIES, 'grid')})")
     g.remove_edges_from(list(nx.selfloop_edges(g)))
     return stitch_components(g, rng)
 
@@ -285,6 +283,10 @@ class _Topology:
         """Routers are pre-configured: no local actions."""
         return 0
 
+    def neighbours(self, agent: int) -> tuple[int, ...]:
+        """Router ``agent``'s neighbours (sorted; its candidate successors)."""
+        return self._nbrs[agent]
+
 
 class RoutingEnv(_Topology):
     """One packet routed through a graph of routers (:class:`~handoffq.core.env.HandoffEnv`).
@@ -430,23 +432,24 @@ class RoutingVecEnv(_Topology):
         self._node[slots] = s
         self._dest[slots] = d
         self._hops[slots] = 0
-        self._flag[slots] = self._draw_flags(m)
+        self._flag[slots] = self.draw_flags(m)
 
-    def place(self, node: int, dests: np.ndarray) -> None:
-        """Put a fresh packet at router ``node`` in every slot (slot ``b`` goes to ``dests[b]``)."""
+    def place(self, node: int, dests: np.ndarray, slots: np.ndarray | None = None) -> None:
+        """Put a fresh packet at router ``node`` in ``slots`` (default: every slot), the packet
+        of the ``r``-th listed slot going to ``dests[r]``."""
+        slots = np.arange(self.n_envs) if slots is None else np.asarray(slots, dtype=np.int64)
         dests = np.asarray(dests, dtype=np.int64)
-        if dests.shape != (self.n_envs,):
-            raise EnvError(
-                f"place() needs one destination per slot ({self.n_envs}), got shape {dests.shape}"
-            )
+        if dests.shape != slots.shape:
+            raise EnvError(f"place() needs one destination per slot ({len(slots)}), got shape {dests.shape}")
         if np.any(dests == node) or np.any((dests < 0) | (dests >= self.n_agents)):
             raise EnvError(f"destinations for router {node} must be other routers of the graph")
-        self._node[:] = node
-        self._dest[:] = dests
-        self._hops[:] = 0
-        self._flag[:] = self._draw_flags(self.n_envs)
+        self._node[slots] = node
+        self._dest[slots] = dests
+        self._hops[slots] = 0
+        self._flag[slots] = self.draw_flags(len(slots))
 
-    def _draw_flags(self, m: int) -> np.ndarray:
+    def draw_flags(self, m: int) -> np.ndarray:
+        """``m`` fresh detained flags (Bernoulli ``detain_prob``)."""
         p = self.config.detain_prob
         if p <= 0:
             return np.zeros(m, dtype=np.int64)
@@ -464,209 +467,31 @@ class RoutingVecEnv(_Topology):
         """Every neighbour is admissible."""
         return np.broadcast_to(self._masks[agent], (len(slots), len(self._nbrs[agent])))
 
-    def step(self, successors: np.ndarray) -> VecTransition:
-        """One hop (after any detention) in every slot."""
+    def act(self, slots: np.ndarray, actions: np.ndarray) -> VecLocalStep:
+        """Not available: routers are pre-configured."""
+        raise EnvError("routers are pre-configured: the routing environment has no local actions")
+
+    def step(self, successors: np.ndarray, slots: np.ndarray | None = None) -> VecTransition:
+        """One hop (after any detention) in every slot (or in ``slots`` only)."""
         cfg = self.config
+        rows = np.arange(self.n_envs) if slots is None else np.asarray(slots, dtype=np.int64)
         k = np.asarray(successors, dtype=np.int64)
-        if k.shape != (self.n_envs,):
-            raise EnvError(
-                f"step() needs one successor per slot ({self.n_envs}), got shape {k.shape}"
-            )
-        keys = self._node * self.n_agents + k
+        if k.shape != rows.shape:
+            raise EnvError(f"step() needs one successor per slot ({len(rows)}), got shape {k.shape}")
+        node = self._node[rows]
+        keys = node * self.n_agents + k
         pos = np.minimum(np.searchsorted(self._edge_keys, keys), len(self._edge_keys) - 1)
         linked = self._edge_keys[pos] == keys
         if not linked.all():
             bad = int(np.flatnonzero(~linked)[0])
-            raise EnvError(
-                f"successor {int(k[bad])} is not a neighbour of router {int(self._node[bad])}"
-            )
-        wait = self._flag * cfg.detain_steps
+            raise EnvError(f"successor {int(k[bad])} is not a neighbour of router {int(node[bad])}")
+        wait = self._flag[rows] * cfg.detain_steps
         g = cfg.gamma
         waited = wait.astype(float) if g == 1.0 else (1.0 - g**wait) / (1.0 - g)
         reward = -cfg.wait_cost * waited - cfg.hop_cost * g**wait
-        self._node = k.copy()
-        self._hops += 1
-        term = k == self._dest
-        self._flag = np.where(term, 0, self._draw_flags(self.n_envs))
-        trunc = ~term & (self._hops >= self.max_hops)
+        self._node[rows] = k
+        self._hops[rows] += 1
+        term = k == self._dest[rows]
+        self._flag[rows] = np.where(term, 0, self.draw_flags(len(rows)))
+        trunc = ~term & (self._hops[rows] >= self.max_hops)
         return VecTransition(wait + 1, reward, term, trunc)
-
-
-class RouterSweepRunner:
-    """Trains routers in sweeps: each sweep visits every router once (random order), the
-    router hands fresh packets to its neighbours, and every reply travels back through the
-    audited channel.
-
-    This is a training *schedule* for IC-Q, not a new learner: router ``i`` is handed its own
-    ``(destination, detained)`` observations only and chooses with ``decide_batch``; each
-    successor ``j`` computes its value at its own observation of the packet with
-    ``value_batch``; the three numbers travel ``j -> i`` as a
-    :class:`~handoffq.core.channel.MessageBatch` through the audited :class:`Channel` and
-    ``i`` learns with ``receive_batch`` (the update is unchanged). The dynamics are
-    :class:`RoutingVecEnv`'s (one hop, after any detention; the episode is truncated after
-    it - a time limit, so the value is bootstrapped). Two schedules:
-
-    * ``"probe"`` (default): router ``i`` sends one probe packet per ``(destination,
-      neighbour)`` pair - for the probe to ``k`` the interface admits only ``k``, so
-      ``decide_batch`` (any exploration rule) must pick it. This is exploration over the
-      admissible successors, done exhaustively: every entry of ``i``'s table is refreshed
-      once per sweep, so the number of sweeps to convergence is about the graph's diameter
-      (Bellman-Ford), independent of the degrees. ``deg(i) * (N - 1)`` samples per router.
-    * ``"greedy"``: one packet per destination, the successor chosen by ``decide_batch``
-      over all neighbours (with zero-initialised, i.e. optimistic, estimates each untried
-      neighbour looks best, so convergence takes about ``max degree x diameter`` sweeps).
-      ``N - 1`` samples per router.
-
-    Because later routers in a sweep already see their successors' fresh values, information
-    crosses several hops per sweep (Gauss-Seidel).
-
-    Args:
-        graph: the routing graph (validated as in :class:`RoutingEnv`).
-        agents: one agent per router with the batched agent interface.
-        config: the environment configuration.
-        seed: seeds the environment (detention) and the sweep order.
-        auditor: optional ``(src, dst, payload)`` callable seeing every message.
-        schedule: ``"probe"`` or ``"greedy"`` (see above).
-    """
-
-    def __init__(
-        self,
-        graph: nx.Graph,
-        agents: Sequence[object],
-        config: RoutingConfig | None = None,
-        seed: int = 0,
-        auditor: object | None = None,
-        schedule: str = "probe",
-    ) -> None:
-        from handoffq.core.channel import Channel
-        from handoffq.runtime.base import TrainStats
-
-        if schedule not in ("probe", "greedy"):
-            raise EnvError(f"unknown sweep schedule {schedule!r} (expected 'probe' or 'greedy')")
-        self.schedule = schedule
-        ss = np.random.SeedSequence(int(seed))
-        env_seed, order_seed = (int(c.generate_state(1)[0]) for c in ss.spawn(2))
-        probe = RoutingVecEnv(graph, config, n_envs=1, seed=env_seed)
-        self.env = RoutingVecEnv(graph, config, n_envs=probe.n_agents - 1, seed=env_seed)
-        if len(agents) != self.env.n_agents:
-            raise ValueError(
-                f"{len(agents)} agents given for a graph of {self.env.n_agents} routers"
-            )
-        self.agents = list(agents)
-        self.channel = Channel(auditor)  # type: ignore[arg-type]
-        self.stats = TrainStats()
-        self.sweeps = 0
-        self._rng = np.random.default_rng(order_seed)
-        max_deg = max(len(nb) for nb in self.env._nbrs)
-        n_slots = self.env.n_envs * (max_deg if schedule == "probe" else 1)
-        for a in self.agents:
-            a.start_batch(n_slots)  # type: ignore[attr-defined]
-
-    def sweep(self) -> int:
-        """One sweep over every router; returns the number of handoffs played."""
-        if self.schedule == "probe":
-            return self._sweep_probe()
-        return self._sweep_greedy()
-
-    def _sweep_probe(self) -> int:
-        env, n, cfg = self.env, self.env.n_agents, self.env.config
-        done = 0
-        for i in self._rng.permutation(n):
-            i = int(i)
-            nb = np.asarray(env.candidates(i), dtype=np.int64)
-            deg = len(nb)
-            dests = np.delete(np.arange(n), i)
-            m = len(dests)
-            slots = np.arange(deg * m)
-            d = np.tile(dests, deg)
-            cols = np.repeat(np.arange(deg), m)
-            flags = env._draw_flags(len(slots))
-            mask = np.zeros((len(slots), deg), dtype=bool)
-            mask[slots, cols] = True  # the probe to neighbour k admits k only
-            agent = self.agents[i]
-            succ = agent.decide_batch(slots, np.stack([d, flags], axis=1), mask)
-            if not np.array_equal(succ, nb[cols]):
-                raise RuntimeError(f"router {i} picked a successor outside the admissible set")
-            wait = flags * cfg.detain_steps
-            g = cfg.gamma
-            waited = wait.astype(float) if g == 1.0 else (1.0 - g**wait) / (1.0 - g)
-            reward = -cfg.wait_cost * waited - cfg.hop_cost * g**wait
-            duration = wait + 1
-            term = succ == d
-            nxt = np.where(term, 0, env._draw_flags(len(slots)))
-            values = []
-            for c, j in enumerate(nb):
-                j = int(j)
-                sel = slice(c * m, (c + 1) * m)
-                value = np.zeros(m)
-                alive = np.flatnonzero(~term[sel])
-                if len(alive):
-                    obs_j = np.stack([d[sel][alive], nxt[sel][alive]], axis=1)
-                    value[alive] = self.agents[j].value_batch(  # type: ignore[attr-defined]
-                        obs_j, np.ones((len(alive), len(env.candidates(j))), dtype=bool)
-                    )
-                batch = MessageBatch(value, duration[sel], reward[sel])
-                values.append(self.channel.send_batch(j, i, batch))
-            # every reply crossed the channel on its own; router i then learns from them at once
-            merged = MessageBatch(
-                np.concatenate([b.value for b in values]),
-                np.concatenate([b.duration for b in values]),
-                np.concatenate([b.reward for b in values]),
-            )
-            agent.receive_batch(slots, merged)
-            done += len(slots)
-            self.stats.primitive_steps += int(duration.sum())
-            self.stats.episodes += len(slots)
-        self.stats.handoffs += done
-        self.stats.messages = self.channel.n_messages
-        self.sweeps += 1
-        return done
-
-    def _sweep_greedy(self) -> int:
-        env, n = self.env, self.env.n_agents
-        slots = np.arange(env.n_envs)
-        done = 0
-        for i in self._rng.permutation(n):
-            i = int(i)
-            dests = np.delete(np.arange(n), i)
-            env.place(i, dests)
-            agent = self.agents[i]
-            succ = agent.decide_batch(slots, env.observe(slots, i), env.mask(slots, i))
-            tr = env.step(succ)
-            sels, batches = [], []
-            for j in np.unique(succ):
-                j = int(j)
-                sel = np.flatnonzero(succ == j)
-                value = np.zeros(len(sel))
-                alive = np.flatnonzero(~tr.terminated[sel])
-                if len(alive):
-                    s_alive = sel[alive]
-                    value[alive] = self.agents[j].value_batch(
-                        env.observe(s_alive, j), env.mask(s_alive, j)
-                    )
-                batch = MessageBatch(value, tr.duration[sel], tr.reward[sel])
-                batches.append(self.channel.send_batch(j, i, batch))
-                sels.append(sel)
-            # every reply crossed the channel on its own; router i then learns from them at once
-            merged = MessageBatch(
-                np.concatenate([b.value for b in batches]),
-                np.concatenate([b.duration for b in batches]),
-                np.concatenate([b.reward for b in batches]),
-            )
-            agent.receive_batch(np.concatenate(sels), merged)
-            done += len(slots)
-            self.stats.primitive_steps += int(tr.duration.sum())
-            self.stats.episodes += len(slots)
-        self.stats.handoffs += done
-        self.stats.messages = self.channel.n_messages
-        self.sweeps += 1
-        return done
-
-    def train(self, budget: int, progress: object | None = None) -> object:
-        """Sweep until at least ``budget`` more handoffs are done (the Runner interface)."""
-        target = self.stats.handoffs + int(budget)
-        while self.stats.handoffs < target:
-            h = self.sweep()
-            if progress is not None:
-                progress(h)  # type: ignore[operator]
-        return self.stats

@@ -38,15 +38,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from handoffq.core.channel import Auditor, Channel, MessageBatch
+from handoffq.core.channel import Auditor, Channel, deliver_replies
 from handoffq.core.env import EnvError
 from handoffq.envs.routing import _relabel, check_graph
 
-__all__ = ["DynamicConfig", "PacketNetwork", "DynamicResult", "invocation_rewards"]
+__all__ = ["DynamicConfig", "DynamicResult", "PacketNetwork", "invocation_rewards"]
 
 
 def invocation_rewards(tau: np.ndarray, gamma: float) -> np.ndarray:
@@ -113,6 +114,17 @@ class DynamicResult:
         return (self.delivered - self.birth)[ok]
 
 
+def _per_router(value: str | Sequence[str], n: int, allowed: tuple[str, ...], name: str) -> list[str]:
+    """One setting per router from a single value or a sequence (checked)."""
+    vals = [value] * n if isinstance(value, str) else list(value)
+    if len(vals) != n:
+        raise EnvError(f"{name} needs one value or {n} (one per router), got {len(vals)}")
+    bad = sorted({v for v in vals if v not in allowed})
+    if bad:
+        raise EnvError(f"{name} must be one of {allowed}, got {bad}")
+    return vals
+
+
 class PacketNetwork:
     """A multi-packet routing simulator over a graph of routers (see the module docstring).
 
@@ -120,9 +132,12 @@ class PacketNetwork:
         graph: undirected connected networkx graph (relabelled ``0 .. N-1`` like
             :class:`~handoffq.envs.routing.RoutingEnv`; ``self.graph`` is the relabelled one).
         routers: one router per node with the batched agent interface (``start_batch``,
-            ``decide_batch``, ``value_batch``, ``receive_batch``); optional attributes
-            ``timing`` (``"service"``, ``"arrival"`` or ``"none"``; default ``"service"``) and
-            ``obs_kind`` (``"dest_flag"`` or ``"dest"``; default ``"dest_flag"``).
+            ``decide_batch``, ``value_batch``, ``receive_batch``).
+        timing: when each router's successor replies - ``"service"`` (when it serves the
+            packet: IC-Q), ``"arrival"`` (when the packet arrives: Boyan-Littman) or ``"none"``
+            (a static router); one value for all routers or one per router.
+        obs_kind: what each router observes - ``"dest_flag"`` (destination and detained flag)
+            or ``"dest"`` (destination only); one value or one per router.
         config: the run's configuration.
         seed: seeds injections.
         auditor: sees every message crossing between routers.
@@ -134,11 +149,13 @@ class PacketNetwork:
     def __init__(
         self,
         graph: nx.Graph,
-        routers: Sequence[object],
+        routers: Sequence[Any],
         config: DynamicConfig | None = None,
         seed: int = 0,
         auditor: Auditor | None = None,
         on_failure: Callable[[nx.Graph], None] | None = None,
+        timing: str | Sequence[str] = "service",
+        obs_kind: str | Sequence[str] = "dest_flag",
     ) -> None:
         check_graph(graph)
         self.config = config or DynamicConfig()
@@ -147,10 +164,10 @@ class PacketNetwork:
         if len(routers) != self.n:
             raise EnvError(f"{len(routers)} routers given for a graph of {self.n} nodes")
         self.routers = list(routers)
-        self.timing = [getattr(r, "timing", "service") for r in self.routers]
+        self.timing = _per_router(timing, self.n, ("service", "arrival", "none"), "timing")
         self._arrival = np.asarray([tm == "arrival" for tm in self.timing] + [False])
         self._service = np.asarray([tm == "service" for tm in self.timing] + [False])
-        self.obs_kind = [getattr(r, "obs_kind", "dest_flag") for r in self.routers]
+        self.obs_kind = _per_router(obs_kind, self.n, ("dest_flag", "dest"), "obs_kind")
         self.channel = Channel(auditor)
         self.on_failure = on_failure
         self.rng = np.random.default_rng(seed)
@@ -185,7 +202,7 @@ class PacketNetwork:
         self.refused = 0
         self.t = 0
         for r in self.routers:
-            r.start_batch(cap)  # type: ignore[attr-defined]
+            r.start_batch(cap)
 
     # ------------------------------------------------------------------ helpers
     def _obs(self, router: int, slots: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -207,15 +224,10 @@ class PacketNetwork:
 
     def _reply(self, src: int, slots: np.ndarray, value: np.ndarray, tau: np.ndarray) -> None:
         """Send ``(value, tau, R)`` from router ``src`` to each slot's predecessor."""
-        prev = self.prev[slots]
-        g = self.config.gamma
-        reward = invocation_rewards(tau, g)
-        for i in np.unique(prev):
-            sel = prev == i
-            batch = MessageBatch(value[sel], tau[sel], reward[sel])
-            self.routers[int(i)].receive_batch(  # type: ignore[attr-defined]
-                slots[sel], self.channel.send_batch(src, int(i), batch)
-            )
+        reward = invocation_rewards(tau, self.config.gamma)
+        senders = np.full(len(slots), src, dtype=np.int64)
+        for d in deliver_replies(self.channel, self.prev[slots], senders, slots, value, tau, reward):
+            self.routers[d.agent].receive_batch(d.keys, d.messages)
 
     def in_flight(self) -> int:
         """Packets in queues or on links."""
@@ -240,81 +252,77 @@ class PacketNetwork:
         cfg, t = self.config, self.t
         if cfg.fail_at is not None and t == cfg.fail_at:
             self.fail_link(*cfg.fail_edge)  # type: ignore[misc]
-        # arrivals
         arriving, self.transit = np.asarray(self.transit, dtype=np.int64), []
         if len(arriving):
             at = self.node[arriving]
-            done = at == self.dest[arriving]
             for k in np.unique(at):
-                sel = arriving[at == k]
-                k = int(k)
-                fin = sel[done[at == k]]
-                go = sel[~done[at == k]]
-                if len(fin):
-                    tau = np.where(
-                        self._arrival[self.prev[fin]],
-                        self.prev_wait[fin] + 1,
-                        t - self.sent_at[fin],
-                    )
-                    self._reply(k, fin, np.zeros(len(fin)), tau)
-                    for s in fin:
-                        self._delivered[self.pid[s]] = t
-                        self._hops[self.pid[s]] = int(self.hops[s])
-                        self.pid[s] = -1
-                        self.free.append(int(s))
-                if len(go):
-                    self.ready[go] = t
-                    self.queues[k].extend(int(s) for s in go)
-                    arr = self._arrival[self.prev[go]]
-                    if arr.any():
-                        ga = go[arr]
-                        v = self.routers[k].value_batch(  # type: ignore[attr-defined]
-                            self._obs(k, ga, np.zeros(len(ga), dtype=np.int64)),
-                            self._mask(k, ga),
-                        )
-                        self._reply(k, ga, np.asarray(v, float), self.prev_wait[ga] + 1)
-        # injection
+                self._arrive(int(k), arriving[at == k], t)
         if inject:
-            for _ in range(int(self.rng.poisson(cfg.load))):
-                s = int(self.rng.integers(self.n))
-                d = int(self.rng.integers(self.n - 1))
-                d += d >= s
-                if not self.free:
-                    self.refused += 1
-                    continue
-                slot = self.free.pop()
-                self.pid[slot] = len(self._birth)
-                self._birth.append(t)
-                self._delivered.append(-1)
-                self._hops.append(-1)
-                self.dest[slot], self.birth[slot], self.ready[slot] = d, t, t
-                self.node[slot], self.prev[slot], self.hops[slot] = s, -1, 0
-                self.queues[s].append(slot)
-        # service
+            self._inject(t)
         for k in range(self.n):
-            q = self.queues[k]
-            if not q:
-                continue
-            m = min(cfg.service_rate, len(q))
-            slots = np.asarray([q.popleft() for _ in range(m)], dtype=np.int64)
-            wait = t - self.ready[slots]
-            flags = (wait > 0).astype(np.int64)
-            router = self.routers[k]
-            obs = self._obs(k, slots, flags)
-            replied = self.prev[slots] >= 0
-            if replied.any():
-                svc = replied & self._service[self.prev[slots]]
-                if svc.any():
-                    v = router.value_batch(obs[svc], self._mask(k, slots[svc]))  # type: ignore[attr-defined]
-                    self._reply(k, slots[svc], np.asarray(v, float), t - self.sent_at[slots[svc]])
-            succ = np.asarray(router.decide_batch(slots, obs, self._mask(k, slots)), dtype=np.int64)  # type: ignore[attr-defined]
-            self.prev[slots] = k
-            self.sent_at[slots] = t
-            self.prev_wait[slots] = wait
-            self.node[slots] = succ
-            self.hops[slots] += 1
-            self.transit.extend(int(s) for s in slots)
+            if self.queues[k]:
+                self._serve(k, t)
         self.t += 1
+
+    def _arrive(self, k: int, sel: np.ndarray, t: int) -> None:
+        """Packets ``sel`` arriving at router ``k``: deliver or queue (and Boyan-Littman replies)."""
+        done = self.dest[sel] == k
+        fin, go = sel[done], sel[~done]
+        if len(fin):
+            tau = np.where(self._arrival[self.prev[fin]], self.prev_wait[fin] + 1, t - self.sent_at[fin])
+            self._reply(k, fin, np.zeros(len(fin)), tau)
+            for s in fin:
+                self._delivered[self.pid[s]] = t
+                self._hops[self.pid[s]] = int(self.hops[s])
+                self.pid[s] = -1
+                self.free.append(int(s))
+        if not len(go):
+            return
+        self.ready[go] = t
+        self.queues[k].extend(int(s) for s in go)
+        arr = self._arrival[self.prev[go]]
+        if arr.any():
+            ga = go[arr]
+            v = self.routers[k].value_batch(self._obs(k, ga, np.zeros(len(ga), dtype=np.int64)), self._mask(k, ga))
+            self._reply(k, ga, np.asarray(v, float), self.prev_wait[ga] + 1)
+
+    def _inject(self, t: int) -> None:
+        """Poisson arrivals of new packets between uniform (source, destination) pairs."""
+        for _ in range(int(self.rng.poisson(self.config.load))):
+            s = int(self.rng.integers(self.n))
+            d = int(self.rng.integers(self.n - 1))
+            d += d >= s
+            if not self.free:
+                self.refused += 1
+                continue
+            slot = self.free.pop()
+            self.pid[slot] = len(self._birth)
+            self._birth.append(t)
+            self._delivered.append(-1)
+            self._hops.append(-1)
+            self.dest[slot], self.birth[slot], self.ready[slot] = d, t, t
+            self.node[slot], self.prev[slot], self.hops[slot] = s, -1, 0
+            self.queues[s].append(slot)
+
+    def _serve(self, k: int, t: int) -> None:
+        """Router ``k`` serves up to ``service_rate`` queued packets: replies, then forwards."""
+        q = self.queues[k]
+        m = min(self.config.service_rate, len(q))
+        slots = np.asarray([q.popleft() for _ in range(m)], dtype=np.int64)
+        wait = t - self.ready[slots]
+        router = self.routers[k]
+        obs = self._obs(k, slots, (wait > 0).astype(np.int64))
+        svc = (self.prev[slots] >= 0) & self._service[np.maximum(self.prev[slots], 0)]
+        if svc.any():
+            v = router.value_batch(obs[svc], self._mask(k, slots[svc]))
+            self._reply(k, slots[svc], np.asarray(v, float), t - self.sent_at[slots[svc]])
+        succ = np.asarray(router.decide_batch(slots, obs, self._mask(k, slots)), dtype=np.int64)
+        self.prev[slots] = k
+        self.sent_at[slots] = t
+        self.prev_wait[slots] = wait
+        self.node[slots] = succ
+        self.hops[slots] += 1
+        self.transit.extend(int(s) for s in slots)
 
     def run(
         self, progress: Callable[[int], None] | None = None, record_every: int = 0

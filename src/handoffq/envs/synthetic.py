@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from handoffq.config import option
 from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
 from handoffq.theory.model import FiniteModel
 
@@ -52,22 +53,23 @@ __all__ = ["SyntheticConfig", "SyntheticICSMDP", "SyntheticVecEnv", "build_insta
 class SyntheticConfig:
     """Parameters of a synthetic IC-SMDP instance (see the module docstring)."""
 
-    n_agents: int = 4
-    n_interface: int = 20
-    latent_per_interface: int = 2
-    n_private: int = 1
-    rho: float = 1.0
-    p: float = 0.5
-    tau_max: int = 8
-    gamma: float = 0.9
-    horizon: int = 200
-    goal_max: float = 0.15
-    goal_reward: float = 1.0
-    cost_max: float = 0.2
-    match_reward: float = 1.0
-    admit_prob: float = 0.75
-    dirichlet: float = 0.5
-    instance_seed: int = 0
+    n_agents: int = option(4, "number of agents", min=2)
+    n_interface: int = option(20, "interface states (the artifact's classes)", min=1)
+    latent_per_interface: int = option(2, "latent states per interface state", min=1)
+    n_private: int = option(1, "private states per agent (1: none)", min=1)
+    rho: float = option(1.0, "retention ratio: share of interface classes an agent tells apart", above=0.0, max=1.0)
+    p: float = option(0.5, "handoff probability per primitive step (invocations last about 1/p steps)",
+                      above=0.0, max=1.0)
+    tau_max: int = option(8, "longest invocation, in primitive steps", min=1)
+    gamma: float = option(0.9, "primitive discount factor", above=0.0, max=0.999999)
+    horizon: int = option(200, "handoffs after which an episode is truncated", min=1)
+    goal_max: float = option(0.15, "largest per-step probability of reaching the goal", min=0.0, max=1.0)
+    goal_reward: float = option(1.0, "reward for reaching the goal")
+    cost_max: float = option(0.2, "largest handoff cost c[i, k]", min=0.0)
+    match_reward: float = option(1.0, "scale of the reward for handing to a suitable successor", min=0.0)
+    admit_prob: float = option(0.75, "probability that an agent may call each other agent", min=0.0, max=1.0)
+    dirichlet: float = option(0.5, "Dirichlet concentration of the random kernels", above=0.0)
+    instance_seed: int = option(0, "seed of the random instance", min=0)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.rho, (int, float)) and 0.0 < self.rho <= 1.0,

@@ -32,7 +32,7 @@ class TwoAgentCycle(PreconfiguredAgents):
     """The hand-solvable two-agent IC-SMDP (see module docstring)."""
 
     n_agents = 2
-    agent_names = ("A", "B")
+    agent_names: tuple[str, ...] = ("A", "B")
     simulated = True
 
     def __init__(self, gamma: float = 0.9, horizon: int = 20) -> None:

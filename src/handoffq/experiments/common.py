@@ -1,177 +1,101 @@
-"""What every experiment shares: its output files, options and progress reporting.
+"""What every experiment shares: its run context, output files and progress reporting.
 
-Every experiment writes into its output directory ``config.json`` (the whole resolved
-configuration), ``results.csv`` (one row per measured cell), ``summary.json`` (headline
-figures, keys fixed by its issue) and PNG figures. Outputs fed by a simulation say so
-(``"simulated"`` in config and summary).
+Every experiment writes into its output directory ``config.json`` (preset, seed, runtime and
+every resolved option: :func:`write_config`), ``results.csv`` (one row per measured cell),
+``summary.json`` (headline figures) and PNG figures. Outputs fed by a simulation say so
+(``"simulated"`` and ``"simulated_note"`` in config and summary).
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
-import os
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from handoffq.config import ConfigError, ExperimentConfig, config_to_dict
+from handoffq.io import read_json, write_csv, write_json
 
-__all__ = [
-    "ExperimentError",
-    "RunContext",
-    "write_json",
-    "write_csv",
-    "read_csv",
-    "to_jsonable",
-    "pearson",
-    "spearman",
-    "loglog_slope",
-]
+__all__ = ["ExperimentError", "RunContext", "finish", "same_run", "stored_run", "write_config"]
 
 
-class ExperimentError(ValueError):
-    """A bad experiment option or configuration (the message names it)."""
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples, Paths and non-finite floats for JSON."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a temp file, then rename: a killed run leaves no half file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-
-
-def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """Write rows (dicts) as CSV with the union of their keys as header, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keys: list[str] = []
-    for r in rows:
-        for k in r:
-            if k not in keys:
-                keys.append(k)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: to_jsonable(v) for k, v in r.items()})
-    os.replace(tmp, path)
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    """Read a CSV written by :func:`write_csv`."""
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
-    """Pearson correlation (nan if either side is constant)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.std() == 0 or y.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation (average ranks for ties)."""
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(x, y).statistic)
-
-
-def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
-    """Least-squares slope of ``log y`` against ``log x``."""
-    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    return float(np.polyfit(lx, ly, 1)[0])
+class ExperimentError(ConfigError):
+    """A bad experiment option or configuration found while preparing a run (names it)."""
 
 
 @dataclass
 class RunContext:
-    """Options every experiment receives.
+    """How an experiment runs: where it writes, its preset, seed shift, runtime and progress.
 
-    ``progress(description, total)`` returns a context manager yielding an ``advance(n)``
-    callable (the CLI shows rich progress bars; the library default is silent).
-    ``options`` holds experiment-specific ``--key value`` options, validated by the
-    experiment with :meth:`option`.
+    ``seed`` shifts every seed of the preset (instance and learning seeds). ``progress(description,
+    total)`` returns a context manager yielding an ``advance(n)`` callable (the CLI shows progress
+    bars, or periodic lines when its output is not a terminal; the library default is silent).
     """
 
     out: Path
-    quick: bool = False
+    preset: str = "full"
+    variant: str | None = None
     seed: int = 0
     runtime: str = "inprocess"
     workers: int = 1
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     progress: Callable[[str, int], Any] | None = None
     log: Callable[[str], None] = lambda msg: None
-    _used: set[str] = field(default_factory=set)
 
-    def option(self, name: str, default: Any, choices: Iterable[Any] | None = None) -> Any:
-        """An experiment-specific option converted to ``type(default)``; clear error if bad."""
-        self._used.add(name)
-        if name not in self.options:
-            return default
-        raw = self.options[name]
-        try:
-            if isinstance(default, bool):
-                if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError
-                value: Any = raw.lower() in ("1", "true", "yes")
-            elif default is None:
-                value = raw
-            else:
-                value = type(default)(raw)
-        except ValueError:
-            raise ExperimentError(f"option --{name}: cannot read {raw!r} as {type(default).__name__}") from None
-        if choices is not None and value not in list(choices):
-            raise ExperimentError(f"option --{name}: {raw!r} is not one of {list(choices)}")
-        return value
-
-    def option_floats(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-        """A comma-separated list of numbers (e.g. ``--rhos 1,0.5,0.2``)."""
-        self._used.add(name)
-        if name not in self.options:
-            return default
-        try:
-            return tuple(float(x) for x in self.options[name].split(",") if x.strip())
-        except ValueError:
-            raise ExperimentError(f"option --{name}: expected numbers separated by commas, "
-                                  f"got {self.options[name]!r}") from None
-
-    def check_unused(self) -> None:
-        """Raise if an option was given that the experiment does not know."""
-        unknown = sorted(set(self.options) - self._used)
-        if unknown:
-            raise ExperimentError(f"unknown option(s) for this experiment: {', '.join('--' + u for u in unknown)}")
+    @property
+    def quick(self) -> bool:
+        """Whether the CI-sized preset runs."""
+        return self.preset == "quick"
 
     @contextmanager
-    def bar(self, description: str, total: int):  # type: ignore[no-untyped-def]
+    def bar(self, description: str, total: int) -> Iterator[Callable[..., None]]:
         """Progress for a loop of ``total`` units: ``with ctx.bar(d, n) as advance: ...``."""
         if self.progress is None:
             yield lambda n=1: None
         else:
             with self.progress(description, total) as advance:
                 yield advance
+
+
+def run_meta(name: str, ctx: RunContext) -> dict[str, Any]:
+    """What identifies a run besides its options (compared by ``reproduce``)."""
+    from handoffq import __version__
+
+    return {"experiment": name, "preset": ctx.preset, "variant": ctx.variant, "seed": ctx.seed,
+            "runtime": ctx.runtime, "workers": ctx.workers, "options": dict(ctx.options),
+            "handoffq_version": __version__}
+
+
+def write_config(name: str, cfg: ExperimentConfig, ctx: RunContext, simulated: bool, note: str) -> dict[str, Any]:
+    """Write ``config.json``: the run's identity and every resolved option (flat, dotted names)."""
+    data = {**run_meta(name, ctx), **config_to_dict(cfg), "simulated": simulated, "simulated_note": note}
+    write_json(ctx.out / "config.json", data)
+    return data
+
+
+def finish(ctx: RunContext, rows: list[dict[str, Any]], summary: dict[str, Any], simulated: bool,
+           note: str) -> dict[str, Any]:
+    """Write ``results.csv`` and ``summary.json`` (labelled simulated when it is); return the summary."""
+    summary = {**summary, "simulated": simulated, "simulated_note": note, "finished_at": time.time()}
+    write_csv(ctx.out / "results.csv", rows)
+    write_json(ctx.out / "summary.json", summary)
+    return summary
+
+
+def stored_run(out: Path) -> dict[str, Any] | None:
+    """The ``config.json`` of a finished run in ``out`` (``None`` unless summary.json exists too)."""
+    if not (out / "summary.json").exists():
+        return None
+    data = read_json(out / "config.json")
+    return data if isinstance(data, dict) else None
+
+
+def same_run(stored: dict[str, Any], name: str, cfg: ExperimentConfig, ctx: RunContext) -> bool:
+    """Whether a stored ``config.json`` is the run that ``cfg`` and ``ctx`` would make now."""
+    from handoffq.io import to_jsonable
+
+    want = to_jsonable({**run_meta(name, ctx), **config_to_dict(cfg)})
+    keep = {k: v for k, v in want.items() if k not in ("options", "handoffq_version", "workers")}
+    return all(stored.get(k) == v for k, v in keep.items())

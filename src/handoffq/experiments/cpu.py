@@ -35,6 +35,7 @@ the team gets stuck in coordination traps); ``--fault_on_unready false`` 1.0 / 1
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,17 +44,18 @@ from typing import Any
 import numpy as np
 
 from handoffq.baselines.cpu import make_centralised_team, make_pipeline_team, make_random_team
-from handoffq.core.channel import Channel
+from handoffq.config import ExperimentConfig, option
 from handoffq.envs.cpu import CPUConfig, CPUEnv, CPUTask, sample_tasks, split_range
-from handoffq.experiments.common import ExperimentError, RunContext, write_csv, write_json
+from handoffq.experiments.common import RunContext, finish, write_config
+from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
-from handoffq.runtime.inprocess import play_episode
+from handoffq.runtime.inprocess import evaluate_team
 
-__all__ = ["run", "evaluate", "HEADLINE_FRACTION"]
+__all__ = ["HEADLINE_FRACTION", "evaluate", "run"]
 
 HEADLINE_FRACTION = 0.2
 SIM_NOTE = (
@@ -64,68 +66,49 @@ SIM_NOTE = (
 
 def evaluate(env: Any, agents: list[Any], tasks: list[CPUTask], seed: int = 0) -> float:
     """Exact-match accuracy of greedy play over ``tasks`` (memory == target at the end)."""
-    channel = Channel()
     base = env.env if hasattr(env, "env") and not isinstance(env, CPUEnv) else env
     ok = 0
     for k, task in enumerate(tasks):
         base.set_next_task(task)
-        play_episode(env, agents, channel, learn=False, seed=seed + k)
+        evaluate_team(env, agents, 1, seed=seed + k)
         ok += bool(base.success)
     return ok / max(len(tasks), 1)
 
 
-def _parse_fractions(raw: str) -> list[float]:
-    try:
-        fr = [float(x) for x in raw.split(",") if x.strip()]
-    except ValueError:
-        raise ExperimentError(f"option --fractions: cannot read {raw!r} as numbers") from None
-    if not fr or any(not 0.0 < f <= 1.0 for f in fr):
-        raise ExperimentError(f"option --fractions: every fraction must be in (0, 1], got {raw!r}")
-    if HEADLINE_FRACTION not in fr:
-        fr.append(HEADLINE_FRACTION)
-    return sorted(set(fr))
+@dataclasses.dataclass(frozen=True)
+class CPUExperimentConfig(ExperimentConfig):
+    """CPU experiment settings (defaults: the full preset; :meth:`quick` the CI preset)."""
+
+    fractions: tuple[float, ...] = option((0.1, 0.2, 0.5, 1.0), "shares of the integer range seen in training",
+                                          above=0.0, max=1.0)
+    seeds: int = option(5, "seeds", min=1)
+    budget: int = option(50_000, "handoffs of IC-Q training per cell", min=1)
+    central_budget: int = option(50_000, "handoffs of the centralised learner", min=1)
+    n_test: int = option(500, "test tasks per cell", min=1)
+    epsilon: float = option(0.1, "exploration rate", min=0.0, max=1.0)
+    init: float = option(0.0, "initial Q values")
+    alpha: float = option(0.5, "constant step size", above=0.0, max=1.0)
+    shaping: float = option(0.2, "potential per pipeline stage", min=0.0)
+    scoreboard: bool = option(True, "show the units' ready bits in every block")
+    fault_on_unready: bool = option(True, "calling an unready unit ends the episode")
+    central_curve: bool = option(True, "train the centralised learner at every fraction")
+
+    @classmethod
+    def quick(cls) -> CPUExperimentConfig:
+        """CI-sized preset."""
+        return cls(seeds=3, budget=8_000, central_budget=3_000, n_test=200, central_curve=False)
 
 
-def run(ctx: RunContext) -> dict:
+def run(config: CPUExperimentConfig, ctx: RunContext) -> dict:
     """Train and evaluate; write config.json, results.csv, summary.json and two figures."""
-    quick = ctx.quick
-    fractions = _parse_fractions(ctx.option("fractions", "0.1,0.2,0.5,1.0"))
-    n_seeds = ctx.option("seeds", 3 if quick else 5)
-    budget = ctx.option("budget", 8_000 if quick else 50_000)
-    central_budget = ctx.option("central_budget", 3_000 if quick else 50_000)
-    n_test = ctx.option("n_test", 200 if quick else 500)
-    epsilon = ctx.option("epsilon", 0.1)
-    init = ctx.option("init", 0.0)
-    alpha = ctx.option("alpha", 0.5)
-    shaping = ctx.option("shaping", 0.2)
-    scoreboard = ctx.option("scoreboard", True)
-    fault = ctx.option("fault_on_unready", True)
-    central_curve = ctx.option("central_curve", not quick)
-    if n_seeds < 1 or budget < 1 or n_test < 1:
-        raise ExperimentError("options --seeds, --budget and --n_test must be positive")
-    if shaping < 0 or not 0 < alpha <= 1:
-        raise ExperimentError("option --shaping must be >= 0 and --alpha in (0, 1]")
-    cfg = CPUConfig(shaping=shaping, scoreboard=scoreboard, fault_on_unready=fault)
+    fractions = sorted(set(config.fractions) | {HEADLINE_FRACTION})
+    n_seeds, budget, central_budget, n_test = config.seeds, config.budget, config.central_budget, config.n_test
+    epsilon, init, alpha, central_curve = config.epsilon, config.init, config.alpha, config.central_curve
+    cfg = CPUConfig(shaping=config.shaping, scoreboard=config.scoreboard, fault_on_unready=config.fault_on_unready)
     exploration = Exploration(epsilon=epsilon)
     schedule = StepSize(kind="constant", a0=alpha)
     seeds = [ctx.seed + s for s in range(n_seeds)]
-    config = {
-        "experiment": "cpu", "quick": quick, "seed": ctx.seed, "seeds": seeds,
-        "runtime": ctx.runtime, "fractions": fractions, "headline_fraction": HEADLINE_FRACTION,
-        "budget_handoffs": budget, "central_budget_handoffs": central_budget, "n_test": n_test,
-        "epsilon": epsilon, "q_init": init, "schedule": f"constant step size {alpha}",
-        "shaping": {"potential_per_stage": shaping, "form": "F = gamma * Phi(s') - Phi(s), "
-                    "Phi = shaping * stages completed (provenance tags only), Phi = 0 at the "
-                    "end: potential-based, so optimal policies are unchanged (Ng et al. 1999)"},
-        "interface": {"scoreboard_in_every_block": scoreboard,
-                      "calling_unready_unit_is_fault": fault,
-                      "cycle_budget_spent": "failure (terminated)"},
-        "estimator": "tabular Q and Qa per agent over its own register block",
-        "central_estimator": "shared MLP (width 128, depth 2, one-hot full state), lr 0.05",
-        "central_curve": central_curve, "env": cfg.as_dict(),
-        "simulated": True, "simulated_note": SIM_NOTE,
-    }
-    write_json(ctx.out / "config.json", config)
+    write_config("cpu", config, ctx, True, SIM_NOTE)
     rows: list[dict[str, Any]] = []
     n_cells = len(fractions) * len(seeds)
     t0 = time.time()
@@ -154,9 +137,8 @@ def run(ctx: RunContext) -> dict:
                                        with_others=f == HEADLINE_FRACTION)
                 ctx.log(f"cpu f={f} seed={s}: {rows[-1]}")
                 advance(1)
-    write_csv(ctx.out / "results.csv", rows)
     summary = _summarise(rows, fractions, seeds, time.time() - t0)
-    write_json(ctx.out / "summary.json", summary)
+    summary = finish(ctx, rows, summary, True, SIM_NOTE)
     _figures(ctx, rows, fractions)
     return summary
 
@@ -249,10 +231,7 @@ def _summarise(rows: list[dict[str, Any]], fractions: list[float], seeds: list[i
 
 
 def _figures(ctx: RunContext, rows: list[dict[str, Any]], fractions: list[float]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for m, label in (("icq", "IC-Q (adaptable agents)"), ("centralised", "centralised full state")):
@@ -270,8 +249,7 @@ def _figures(ctx: RunContext, rows: list[dict[str, Any]], fractions: list[float]
     ax.set_title("CPU: unseen accuracy vs training fraction\n(f = 1: in-distribution)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(ctx.out / "accuracy_by_fraction.png", dpi=120)
-    plt.close(fig)
+    save(fig, ctx.out / "accuracy_by_fraction.png", dpi=120)
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     names = ["icq", "fixed_pipeline", "centralised", "random"]
@@ -285,13 +263,13 @@ def _figures(ctx: RunContext, rows: list[dict[str, Any]], fractions: list[float]
     ax.set_ylabel("exact-match accuracy on unseen targets")
     ax.set_title(f"CPU: methods trained on {int(HEADLINE_FRACTION * 100)}% of the range")
     fig.tight_layout()
-    fig.savefig(ctx.out / "methods_unseen_accuracy.png", dpi=120)
-    plt.close(fig)
+    save(fig, ctx.out / "methods_unseen_accuracy.png", dpi=120)
 
 
 register(Experiment(
     name="cpu",
     description="six adaptable agents program a toy CPU; accuracy on unseen integers (sec. 5.3)",
+    config=CPUExperimentConfig,
     run=run,
     headline=("unseen_accuracy", "accuracy_by_fraction"),
 ))

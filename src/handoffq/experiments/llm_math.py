@@ -33,13 +33,15 @@ about 25 minutes; the budget is four handoffs an episode), ``--n-train N``, ``--
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from handoffq.config import ExperimentConfig, config_to_dict, option
 from handoffq.envs.llm_math.data import generate_arith, load_dataset, split_questions
 from handoffq.envs.llm_math.env import LLMMathEnv, evaluate_table, greedy_table
 from handoffq.envs.llm_math.roles import ROLE_NAMES
@@ -50,14 +52,16 @@ from handoffq.envs.llm_math.workflows import (
     equivalent_workflows,
     workflow_table,
 )
-from handoffq.experiments.common import ExperimentError, RunContext, write_csv, write_json
+from handoffq.experiments.common import ExperimentError, RunContext, write_config
+from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
+from handoffq.io import write_csv, write_json
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
 
-__all__ = ["run", "COLUMNS"]
+__all__ = ["COLUMNS", "run"]
 
 COLUMNS = ("direct", "cot", "reflect", "comb_e", "comb_t", "icq")
 SIM_DATASETS = ("mathqa", "mmlu-hs", "mmlu-elem")
@@ -65,70 +69,82 @@ HANDOFFS_PER_EPISODE = 4
 """Training budget in handoffs per ``--episodes`` (an exploring episode takes about four)."""
 
 
-def _config(ctx: RunContext) -> dict[str, Any]:
-    backend = ctx.option("backend", "simulated", ["simulated", "openai", "llamacpp"])
-    cfg: dict[str, Any] = {
-        "backend": backend,
-        "model": ctx.option("model", None),
-        "base_url": ctx.option("base-url", None),
-        "api_key_env": ctx.option("api-key-env", "OPENAI_API_KEY"),
-        "dataset": ctx.option("dataset", None, ["mathqa", "mmlu-hs", "mmlu-elem", "arith"]),
-        "data": ctx.option("data", None),
-        # --quick defaults to tables (the 5-minute budget); the full run uses the paper's MLP
-        "estimator": ctx.option("estimator", "tabular" if ctx.quick else "mlp", ["mlp", "tabular"]),
-        "episodes": None,
-        # a real backend pays per call: small splits unless asked (every call is cached)
-        "n_train": ctx.option("n-train", (1000 if ctx.quick else 20000) if backend == "simulated" else 100),
-        "n_test": ctx.option("n-test", (50000 if ctx.quick else 100000) if backend == "simulated" else 100),
-        "n_play": ctx.option("n-play", (5000 if ctx.quick else 10000) if backend == "simulated" else 100),
-        "max_handoffs": ctx.option("max-handoffs", 5),
-        "call_cost": ctx.option("call-cost", 0.0),
-        "concurrency": ctx.option("concurrency", 4),
-        "cache": ctx.option("cache", None),
-        "max_tokens": ctx.option("max-tokens", 256),
-        "samples_per_prompt": ctx.option("samples-per-prompt", 1),
-        "mlp_width": 512,
-        "mlp_depth": 2,
-        "mlp_lr": ctx.option("mlp-lr", 0.05),
-        "epsilon": ctx.option("epsilon", 0.5),
-        "epsilon_min": ctx.option("epsilon-min", 0.02),
-        "epsilon_decay": ctx.option("epsilon-decay", 0.9999),
-        "step_power": ctx.option("step-power", 0.6),
-        "seed": ctx.seed,
-        "quick": ctx.quick,
-        "runtime": ctx.runtime,
-    }
-    # --quick (tabular): 6,000 episodes (24,000 handoffs). Measured over seeds 0-2 this and a
-    # 50,000-episode setting (visit power 0.9, epsilon floor 0.1) both left 3 of 9 dataset runs
-    # more than 0.005 below the exact optimum (near-ties of 0.01 between workflows); this one is
-    # the cheaper. Full: tabular 50,000 episodes; MLP (width 512, one thread) about 15 ms an
-    # episode on a loaded 2-core machine, so 30,000 episodes per dataset.
-    default_episodes = 6000 if ctx.quick else (30000 if cfg["estimator"] == "mlp" else 50000)
-    if backend != "simulated":
-        default_episodes = 300  # about 1,000 real LLM calls of training
-    cfg["episodes"] = ctx.option("episodes", default_episodes)
-    ctx.check_unused()
-    if backend != "simulated" and cfg["model"] is None:
-        raise ExperimentError(f"--backend {backend} needs --model")
-    if backend == "simulated":
-        cfg["datasets"] = [cfg["dataset"]] if cfg["dataset"] else list(SIM_DATASETS)
-        if "arith" in cfg["datasets"]:
+@dataclasses.dataclass(frozen=True)
+class LLMMathConfig(ExperimentConfig):
+    """LLM math settings (defaults: the full preset; :meth:`quick` the CI preset). Options left
+    at ``None`` take a default that depends on the backend (see :meth:`resolve`)."""
+
+    backend: Literal["simulated", "openai", "llamacpp"] = option("simulated", "LLM backend")
+    model: str | None = option(None, "model name (openai) or GGUF path (llamacpp)")
+    base_url: str | None = option(None, "OpenAI-compatible endpoint (default: the OpenAI API)")
+    api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key")
+    dataset: Literal["mathqa", "mmlu-hs", "mmlu-elem", "arith"] | None = option(
+        None, "dataset (default: all three simulated calibrations, or arith with a real backend)")
+    data: str | None = option(None, "data file (MMLU CSV or MathQA JSON)")
+    estimator: Literal["mlp", "tabular"] = option("mlp", "per-agent estimator (paper: 3-layer MLP, width 512)")
+    episodes: int | None = option(None, "training episodes per dataset (default by backend and estimator)", min=1)
+    n_train: int | None = option(None, "training questions (default by backend)", min=1)
+    n_test: int | None = option(None, "test questions (default by backend)", min=1)
+    n_play: int | None = option(None, "test questions played end to end (default by backend)", min=1)
+    max_handoffs: int = option(5, "handoff cap per question (reaching it ends unanswered)", min=1)
+    call_cost: float = option(0.0, "reward cost per LLM call", min=0.0)
+    concurrency: int = option(4, "concurrent LLM requests", min=1)
+    cache: str | None = option(None, "SQLite request cache file (default: in the output folder)")
+    max_tokens: int = option(256, "max tokens per LLM answer", min=1)
+    samples_per_prompt: int = option(1, "samples per prompt", min=1)
+    mlp_lr: float = option(0.05, "MLP learning rate", above=0.0)
+    epsilon: float = option(0.5, "initial exploration rate", min=0.0, max=1.0)
+    epsilon_min: float = option(0.02, "exploration floor", min=0.0, max=1.0)
+    epsilon_decay: float = option(0.9999, "exploration decay per decision", above=0.0, max=1.0)
+    step_power: float = option(0.6, "visit-count exponent of the step size", above=0.5, max=1.0)
+
+    @classmethod
+    def quick(cls) -> LLMMathConfig:
+        """CI-sized preset: tables (the paper's MLP is the full preset)."""
+        return cls(estimator="tabular")
+
+    def validate(self) -> None:
+        """A real backend needs a model; the simulator has calibrations for three datasets only."""
+        if self.backend != "simulated" and self.model is None:
+            raise ExperimentError(f"option --backend {self.backend} needs --model")
+        if self.backend == "simulated" and self.dataset == "arith":
             raise ExperimentError(
-                "the simulated backend has calibrations for mathqa, mmlu-hs and "
+                "option --dataset: the simulated backend has calibrations for mathqa, mmlu-hs and "
                 "mmlu-elem only; use --dataset arith with a real backend"
             )
-    else:
-        cfg["datasets"] = [cfg["dataset"] or "arith"]
-    cfg["simulated"] = backend == "simulated"
-    if cfg["simulated"]:
-        from handoffq.llm.simulated import SIMULATED_NOTE
 
-        cfg["simulated_note"] = SIMULATED_NOTE
-    return cfg
+    def resolve(self, ctx: RunContext) -> dict[str, Any]:
+        """The run's settings as a dict, backend-dependent defaults filled in."""
+        sim = self.backend == "simulated"
+        quick = ctx.quick
+        # --quick (tabular): 6,000 episodes (24,000 handoffs). Full: tabular 50,000 episodes;
+        # MLP (width 512, one thread) about 15 ms an episode on a loaded 2-core machine, so
+        # 30,000 episodes per dataset. A real backend: about 1,000 LLM calls of training.
+        episodes = 6000 if quick else (30000 if self.estimator == "mlp" else 50000)
+        cfg: dict[str, Any] = {
+            **config_to_dict(self),
+            "episodes": self.episodes or (episodes if sim else 300),
+            # a real backend pays per call: small splits unless asked (every call is cached)
+            "n_train": self.n_train or ((1000 if quick else 20000) if sim else 100),
+            "n_test": self.n_test or ((50000 if quick else 100000) if sim else 100),
+            "n_play": self.n_play or ((5000 if quick else 10000) if sim else 100),
+            "mlp_width": 512,
+            "mlp_depth": 2,
+            "seed": ctx.seed,
+            "quick": quick,
+            "runtime": ctx.runtime,
+            "simulated": sim,
+        }
+        cfg["datasets"] = [self.dataset] if self.dataset else (list(SIM_DATASETS) if sim else ["arith"])
+        if sim:
+            from handoffq.llm.simulated import SIMULATED_NOTE
+
+            cfg["simulated_note"] = SIMULATED_NOTE
+        return cfg
 
 
 def _backend(cfg: dict[str, Any], dataset: str, out: Path) -> Any:
-    from handoffq.llm.base import make_backend
+    from handoffq.llm.registry import make_backend
 
     if cfg["backend"] == "simulated":
         return make_backend("simulated", calibration=dataset, seed=cfg["seed"])
@@ -284,10 +300,7 @@ def _train_icq(
 
 
 def _draw_routing(path: Path, table: np.ndarray, visited: set, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pos = {0: (0.0, 1.0), 1: (-1.0, 0.0), 2: (0.0, -1.0), 3: (1.0, 0.0)}
     edges: dict[tuple[int, int], list[str]] = {}
@@ -327,15 +340,11 @@ def _draw_routing(path: Path, table: np.ndarray, visited: set, title: str) -> No
     ax.axis("off")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _bar_chart(path: Path, acc: dict[str, dict[str, float]], simulated: bool) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     names = list(acc)
@@ -353,16 +362,15 @@ def _bar_chart(path: Path, acc: dict[str, dict[str, float]], simulated: bool) ->
     ax.legend(fontsize=7, ncol=6, loc="lower center")
     ax.set_title("llm-math" + (" (SIMULATED LLM)" if simulated else ""), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
-def run(ctx: RunContext) -> dict[str, Any]:
+def run(config: LLMMathConfig, ctx: RunContext) -> dict[str, Any]:
     """Run the experiment; write config.json, results.csv, table1.md, summary.json, PNGs."""
-    cfg = _config(ctx)
+    cfg = config.resolve(ctx)
     out = Path(ctx.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", cfg)
+    write_config("llm-math", config, ctx, cfg["simulated"], cfg.get("simulated_note", ""))
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {
         "simulated": cfg["simulated"],
@@ -530,7 +538,7 @@ def _write_table(path: Path, summary: dict[str, Any], cfg: dict[str, Any]) -> No
         "IC-Q minus the best predefined workflow (paired standard error); recovered_best:",
         "IC-Q within 0.01 of the best workflow's test accuracy, or above it.",
         "",
-        "| dataset | test questions | best workflow | IC-Q − best | recovered_best |",
+        "| dataset | test questions | best workflow | IC-Q - best | recovered_best |",
         "|---|---|---|---|---|",
     ]
     for d in summary["accuracy"]:
@@ -579,6 +587,7 @@ register(
     Experiment(
         name="llm-math",
         description="Multi-LLM math reasoning: four role agents routed on 4 AIS bits (Table 1).",
+        config=LLMMathConfig,
         run=run,
         headline=("accuracy", "recovered_best"),
     )

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from handoffq.experiments.common import read_csv
+from handoffq.io import read_csv, read_json
 
-__all__ = ["write_report", "format_value"]
+__all__ = ["format_value", "write_report"]
 
 _MAX_ROWS = 40
 
@@ -52,8 +52,7 @@ def write_report(root: Path, sections: list[tuple[str, str, float | None]], quic
     lines = [
         "# handoffq reproduction report",
         "",
-        f"Preset: {'--quick (CI-sized)' if quick else 'full (paper settings)'}.",
-        "Every figure below was computed by this run; simulated components are labelled.",
+        f"Preset: {'quick (CI-sized)' if quick else 'full'}. Simulated components are labelled.",
         "",
     ]
     for name, desc, secs in sections:
@@ -64,8 +63,13 @@ def write_report(root: Path, sections: list[tuple[str, str, float | None]], quic
             lines += ["**Not run or failed** (no summary.json).", ""]
             continue
         summary = json.loads(summary_path.read_text())
+        config = read_json(d / "config.json") or {}
+        lines.append(f"Preset {config.get('preset', '?')}, seed shift {config.get('seed', '?')}, "
+                     f"runtime {config.get('runtime', '?')}.")
         if secs is not None:
-            lines.append(f"Run time: {secs:.1f} s.")
+            lines.append(f"Computed by this run in {secs:.1f} s.")
+        else:
+            lines.append("Reused a finished run of the same preset, seed and options (`--force` reruns it).")
         if summary.get("simulated"):
             lines.append(f"**Simulated:** {summary.get('simulated_note', 'this experiment uses a simulation')}")
         lines += ["", "| headline | value |", "|---|---|"]

@@ -1,8 +1,8 @@
-"""Experiment ``routing`` (paper section 5.3; DESIGN.md 4.3): IC-Q routers on random graphs.
+"""Experiment ``routing`` (paper section 5.3): IC-Q routers on random graphs.
 
 **Static part.** For every graph family (Erdos-Renyi, Barabasi-Albert, Watts-Strogatz, chain),
 size and seed, a team of IC-Q routers (tabular, zero-initialised - optimistic, since every hop
-costs - greedy, step size 1) is trained with :class:`~handoffq.envs.routing.RouterSweepRunner`
+costs - greedy, step size 1) is trained with :class:`~handoffq.runtime.routing_sweep.RouterSweepRunner`
 (``"probe"`` schedule: in each sweep every router hands one probe packet to each neighbour
 for each destination and learns from the three-number replies, so the sweeps needed grow with
 the diameter, not the degree) until a whole sweep leaves every router's table unchanged (or
@@ -44,8 +44,9 @@ paths saturate at load 3.0, and IC-Q (``eta`` 0.02-0.1) is unstable there and wo
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Any
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -57,9 +58,9 @@ from handoffq.baselines.routing import (
     random_walk_accuracy,
     shortest_path_next_hops,
 )
+from handoffq.config import ExperimentConfig, option
 from handoffq.envs.routing import (
     FAMILIES,
-    RouterSweepRunner,
     RoutingConfig,
     RoutingEnv,
     hop_distances,
@@ -68,19 +69,22 @@ from handoffq.envs.routing import (
     two_cluster_grid,
 )
 from handoffq.envs.routing_dynamic import DynamicConfig, DynamicResult, PacketNetwork
-from handoffq.experiments.common import ExperimentError, RunContext, write_csv, write_json
+from handoffq.experiments.common import ExperimentError, RunContext, finish, write_config
+from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
+from handoffq.learn.estimators import TabularEstimator
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
+from handoffq.runtime.routing_sweep import RouterSweepRunner
 
 __all__ = [
-    "run",
+    "SIMULATED_NOTE",
     "greedy_tables",
     "pair_accuracy",
-    "train_static",
     "recovery_steps",
-    "SIMULATED_NOTE",
+    "run",
+    "train_static",
 ]
 
 SIMULATED_NOTE = (
@@ -211,16 +215,16 @@ def _icq_team(graph: nx.Graph, pre: list[np.ndarray], eta: float, seed: int) -> 
         schedule=StepSize("constant", a0=eta),
     )
     for agent, table in zip(team, pre, strict=True):
-        agent.q.table[0::2] = table
-        agent.q.table[1::2] = table  # a detained packet starts with the fresh packet's estimate
-        agent.timing = "service"
+        q = cast(TabularEstimator, agent.q)
+        q.table[0::2] = table
+        q.table[1::2] = table  # a detained packet starts with the fresh packet's estimate
     return team
 
 
 def _bl_team(graph: nx.Graph, pre: list[np.ndarray], eta: float, seed: int) -> list[Any]:
     team = q_routing_team(graph, eta=eta, seed=seed)
     for agent, table in zip(team, pre, strict=True):
-        agent.q.table[:] = table
+        cast(TabularEstimator, agent.q).table[:] = table
     return team
 
 
@@ -240,13 +244,16 @@ def _run_method(
     method: str, graph: nx.Graph, pre: list[np.ndarray], dcfg: DynamicConfig, eta: float, seed: int
 ) -> DynamicResult:
     on_failure = None
+    timing, obs_kind = "service", "dest_flag"
     if method == "ic_q":
         team: list[Any] = _icq_team(graph, pre, eta, seed)
     elif method == "q_routing":
         team = _bl_team(graph, pre, eta, seed)
+        timing, obs_kind = "arrival", "dest"
     else:
         team, on_failure = _sp_team(graph)
-    net = PacketNetwork(graph, team, dcfg, seed=seed + 1000, on_failure=on_failure)
+        timing = "none"
+    net = PacketNetwork(graph, team, dcfg, seed=seed + 1000, on_failure=on_failure, timing=timing, obs_kind=obs_kind)
     return net.run()
 
 
@@ -303,11 +310,7 @@ def _figures(
     route_graph: tuple[nx.Graph, list[Any]] | None,
     fail: dict[str, Any] | None,
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if static_rows:
         fams = [f for f in FAMILIES if any(r["family"] == f for r in static_rows)]
         keys = [
@@ -326,8 +329,7 @@ def _figures(
         ax.legend()
         ax.set_title("Static routing accuracy per family (simulated)")
         fig.tight_layout()
-        fig.savefig(ctx.out / "accuracy_per_family.png", dpi=110)
-        plt.close(fig)
+        save(fig, ctx.out / "accuracy_per_family.png")
     if dyn_rows:
         fig, ax = plt.subplots(figsize=(6, 4))
         for m, label in (
@@ -348,8 +350,7 @@ def _figures(
         ax.legend()
         ax.set_title("Delivery time vs load, two-cluster grid (simulated)")
         fig.tight_layout()
-        fig.savefig(ctx.out / "delivery_vs_load.png", dpi=110)
-        plt.close(fig)
+        save(fig, ctx.out / "delivery_vs_load.png")
     if fail is not None:
         fig, ax = plt.subplots(figsize=(6, 4))
         for m, (starts, means) in fail["curves"].items():
@@ -360,8 +361,7 @@ def _figures(
         ax.legend()
         ax.set_title(f"Link failure at load {fail['load']} (simulated)")
         fig.tight_layout()
-        fig.savefig(ctx.out / "failure_recovery.png", dpi=110)
-        plt.close(fig)
+        save(fig, ctx.out / "failure_recovery.png")
     if route_graph is not None:
         g, team = route_graph
         n = g.number_of_nodes()
@@ -377,8 +377,7 @@ def _figures(
         ax.set_title(f"Learned greedy routes to node {dest} (red), Barabasi-Albert n={n} (simulated)")
         ax.axis("off")
         fig.tight_layout()
-        fig.savefig(ctx.out / "learned_routes.png", dpi=110)
-        plt.close(fig)
+        save(fig, ctx.out / "learned_routes.png")
 
 
 # --------------------------------------------------------------------------- run
@@ -396,74 +395,43 @@ def _floats(text: str, name: str) -> list[float]:
         raise ExperimentError(f"option --{name}: expected comma-separated numbers, got {text!r}") from None
 
 
-def run(ctx: RunContext) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class RoutingExperimentConfig(ExperimentConfig):
+    """Routing experiment settings (defaults: the full preset; :meth:`quick` the CI preset)."""
+
+    families: tuple[str, ...] = option(FAMILIES, "graph families of the static part", choices=FAMILIES)
+    sizes: tuple[int, ...] = option((20, 100), "graph sizes (routers) of the static part", min=2)
+    seeds: int = option(5, "graphs per family and size", min=1)
+    gamma: float = option(0.99, "discount of the static part", above=0.0, max=1.0)
+    detain_prob: float = option(0.0, "probability that a packet is detained at a router", min=0.0, max=0.999)
+    max_sweeps: int = option(400, "sweep cap of static training", min=1)
+    naive_sweeps: int = option(400, "sweeps of the naive baseline (capped by IC-Q's)", min=1)
+    parts: Literal["all", "static", "dynamic"] = option("all", "which parts to run")
+    loads: tuple[float, ...] = option((0.5, 1.0, 1.5, 2.0, 2.5), "offered loads (packets per step)", min=0.0)
+    steps: int = option(8000, "injection steps per load", min=10)
+    warmup: int = option(2000, "steps before delivery times count", min=0)
+    eta: float = option(0.05, "step size of IC-Q and Q-routing under load", above=0.0, max=1.0)
+    fail_load: float = option(1.0, "load of the link-failure run", min=0.0)
+    fail_steps: int = option(10000, "steps of the link-failure run", min=10)
+    bin: int = option(200, "steps per bin of the failure trace", min=1)
+    tol: float = option(0.25, "recovery tolerance (within 1 + tol of the reference level)", above=0.0)
+
+    @classmethod
+    def quick(cls) -> RoutingExperimentConfig:
+        """CI-sized preset."""
+        return cls(seeds=3, naive_sweeps=30, loads=(1.0, 2.0, 2.5), steps=1000, warmup=250, fail_steps=4000,
+                   bin=50)
+
+
+def run(config: RoutingExperimentConfig, ctx: RunContext) -> dict[str, Any]:
     """Run the static and dynamic routing experiments; write outputs; return the summary."""
-    q = ctx.quick
-    families = [f for f in str(ctx.option("families", ",".join(FAMILIES))).split(",") if f]
-    bad = [f for f in families if f not in FAMILIES]
-    if bad:
-        raise ExperimentError(f"option --families: unknown families {bad} (known: {list(FAMILIES)})")
-    sizes = _ints(ctx.option("sizes", "20,100"), "sizes")
-    n_seeds = ctx.option("seeds", 3 if q else 5)
-    gamma = ctx.option("gamma", 0.99)
-    detain = ctx.option("detain-prob", 0.0)
-    max_sweeps = ctx.option("max-sweeps", 400)
-    naive_sweeps = ctx.option("naive-sweeps", 30 if q else 400)
-    parts = ctx.option("parts", "all", choices=("all", "static", "dynamic"))
-    loads = _floats(ctx.option("loads", "1.0,2.0,2.5" if q else "0.5,1.0,1.5,2.0,2.5"), "loads")
-    steps = ctx.option("steps", 1000 if q else 8000)
-    warmup = ctx.option("warmup", steps // 4)
-    eta = ctx.option("eta", 0.05)
-    fail_load = ctx.option("fail-load", 1.0)
-    fail_steps = ctx.option("fail-steps", 4000 if q else 10000)
-    bin_steps = ctx.option("bin", 50 if q else 200)
-    tol = ctx.option("tol", 0.25)
-    if any(n < 2 for n in sizes) or n_seeds < 1:
-        raise ExperimentError("option --sizes must be >= 2 and --seeds >= 1")
-    if not loads or min(loads) < 0:
-        raise ExperimentError("option --loads: need at least one load, all >= 0")
-    try:
-        cfg = RoutingConfig(gamma=gamma, detain_prob=detain)
-    except ValueError as exc:
-        raise ExperimentError(str(exc)) from None
-    if ctx.runtime != "inprocess":
-        ctx.log("routing trains with the in-process sweep runner (the static part is tabular and fast)")
-    config = {
-        "experiment": "routing",
-        "seed": ctx.seed,
-        "quick": q,
-        "runtime": ctx.runtime,
-        "families": families,
-        "sizes": sizes,
-        "seeds": n_seeds,
-        "env": cfg.as_dict(),
-        "max_sweeps": max_sweeps,
-        "naive_sweeps": naive_sweeps,
-        "parts": parts,
-        "learner": {
-            "estimator": "tabular, zero init",
-            "exploration": "greedy (epsilon 0, optimistic init)",
-            "step_size": "1 (deterministic) or visits^-0.7",
-            "runner": "RouterSweepRunner",
-        },
-        "dynamic": {
-            "graph": "two_cluster_grid(6, 6, bridges=(1, 5))",
-            "loads": loads,
-            "steps": steps,
-            "warmup": warmup,
-            "drain": 10 * steps,
-            "service_rate": 1,
-            "no_backtrack": True,
-            "eta": eta,
-            "fail_load": fail_load,
-            "fail_steps": fail_steps,
-            "bin": bin_steps,
-            "tol": tol,
-        },
-        "simulated": True,
-        "simulated_note": SIMULATED_NOTE,
-    }
-    write_json(ctx.out / "config.json", config)
+    c = config
+    families, sizes, n_seeds = list(c.families), list(c.sizes), c.seeds
+    max_sweeps, naive_sweeps, parts, loads = c.max_sweeps, c.naive_sweeps, c.parts, list(c.loads)
+    steps, warmup, eta, fail_load, fail_steps = c.steps, c.warmup, c.eta, c.fail_load, c.fail_steps
+    bin_steps, tol, detain = c.bin, c.tol, c.detain_prob
+    cfg = RoutingConfig(gamma=c.gamma, detain_prob=c.detain_prob)
+    write_config("routing", config, ctx, True, SIMULATED_NOTE)
 
     static_rows: list[dict[str, Any]] = []
     route_graph = None
@@ -500,7 +468,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
                             "load": load,
                             "mean_delivery_time": float(dt.mean()),
                             "p90_delivery_time": float(np.percentile(dt, 90)),
-                            "packets": int(len(dt)),
+                            "packets": len(dt),
                             "undelivered": res.in_flight_end,
                             "refused": res.refused,
                             "mean_hops": float(res.hops[res.hops >= 0].mean()),
@@ -583,7 +551,6 @@ def run(ctx: RunContext) -> dict[str, Any]:
         summary_dyn["failure"] = {m: fail_info[m] for m in methods}
         summary_dyn["failed_link"] = list(edge)
 
-    write_csv(ctx.out / "results.csv", static_rows + dyn_rows)
     summary: dict[str, Any] = {}
     if static_rows:
         fams = [f for f in families]
@@ -607,9 +574,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         summary["dynamic_delivery_time"] = {
             f"{r['method']}@{r['load']}": r["mean_delivery_time"] for r in dyn_rows if r["part"] == "dynamic"
         }
-    summary["simulated"] = True
-    summary["simulated_note"] = SIMULATED_NOTE
-    write_json(ctx.out / "summary.json", summary)
+    summary = finish(ctx, static_rows + dyn_rows, summary, True, SIMULATED_NOTE)
     _figures(ctx, static_rows, [r for r in dyn_rows if r["part"] == "dynamic"], route_graph, fail)
     return summary
 
@@ -619,6 +584,7 @@ register(
         name="routing",
         description="IC-Q routers on random graphs: static accuracy per family, delivery time "
         "under load vs Q-routing and shortest paths, recovery after a link failure (simulated).",
+        config=RoutingExperimentConfig,
         run=run,
         headline=("min_accuracy", "high_load_ratio", "recovery_steps"),
     )

@@ -23,7 +23,7 @@ from handoffq.theory.solve import (
     value_iteration,
 )
 
-__all__ = ["Reference", "reference", "train_icq", "greedy_value", "team_q_error", "SIMULATED_NOTE"]
+__all__ = ["SIMULATED_NOTE", "Reference", "greedy_value", "reference", "team_q_error", "train_icq"]
 
 SIMULATED_NOTE = (
     "synthetic IC-SMDP: a randomly generated finite model (handoffq.envs.synthetic), "

@@ -22,9 +22,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from handoffq.config import ExperimentConfig, option
 from handoffq.envs.synthetic import SyntheticConfig
-from handoffq.experiments.common import ExperimentError, RunContext, pearson, write_csv, write_json
+from handoffq.experiments.common import ExperimentError, RunContext, finish, write_config
+from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
+from handoffq.experiments.stats import pearson
 from handoffq.experiments.synthetic_common import (
     SIMULATED_NOTE,
     greedy_value,
@@ -40,21 +43,27 @@ __all__ = ["T1Config", "run", "t1_cell"]
 
 
 @dataclasses.dataclass(frozen=True)
-class T1Config:
-    """T1 settings (defaults: the full run; :meth:`quick` the CI preset)."""
+class T1Config(ExperimentConfig):
+    """T1 settings (defaults: the full preset; :meth:`quick` the CI preset)."""
 
-    rhos: tuple[float, ...] = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
-    seeds: int = 5
-    budget: int = 400_000
-    n_envs: int = 256
-    step_a0: float = 1.0
-    step_power: float = 0.7
-    synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
+    rhos: tuple[float, ...] = option((1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1),
+                                     "retention ratios to sweep (must include 1)", above=0.0, max=1.0)
+    seeds: int = option(5, "instances (each also a learning seed)", min=1)
+    budget: int = option(400_000, "handoffs of IC-Q training per cell", min=1)
+    n_envs: int = option(256, "concurrent episodes of the batched runner", min=1)
+    step_a0: float = option(1.0, "step size scale a0 (visit-count schedule)", above=0.0, max=10.0)
+    step_power: float = option(0.7, "visit-count exponent of the step size", above=0.5, max=1.0)
+    synthetic: SyntheticConfig = option(SyntheticConfig(), "the synthetic instance family")
 
-    @staticmethod
-    def quick() -> T1Config:
+    @classmethod
+    def quick(cls) -> T1Config:
         """CI-sized: 6 retention ratios, 5 seeds, 100k handoffs per cell."""
-        return T1Config(rhos=(1.0, 0.8, 0.6, 0.4, 0.2, 0.1), budget=100_000)
+        return cls(rhos=(1.0, 0.8, 0.6, 0.4, 0.2, 0.1), budget=100_000)
+
+    def validate(self) -> None:
+        """The highest-retention baseline must be in the sweep."""
+        if 1.0 not in self.rhos:
+            raise ExperimentError("option --rhos must include 1.0 (the highest-retention baseline)")
 
 
 def t1_cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -83,16 +92,8 @@ def t1_cell(cell: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run(ctx: RunContext) -> dict[str, Any]:
+def run(cfg: T1Config, ctx: RunContext) -> dict[str, Any]:
     """Run T1 into ``ctx.out``."""
-    cfg = T1Config.quick() if ctx.quick else T1Config()
-    cfg = dataclasses.replace(cfg, seeds=ctx.option("seeds", cfg.seeds), budget=ctx.option("budget", cfg.budget),
-                              rhos=ctx.option_floats("rhos", cfg.rhos))
-    for rho in cfg.rhos:  # validate every grid point before any work
-        dataclasses.replace(cfg.synthetic, rho=rho)
-    if 1.0 not in cfg.rhos:
-        raise ExperimentError("option --rhos must include 1.0 (the highest-retention baseline)")
-    ctx.check_unused()
     cells = [
         {"rho": rho, "seed": s, "learn_seed": ctx.seed + s, "budget": cfg.budget, "n_envs": cfg.n_envs,
          "step_a0": cfg.step_a0, "step_power": cfg.step_power, "runtime": ctx.runtime,
@@ -100,10 +101,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         for s in range(cfg.seeds)
         for rho in cfg.rhos
     ]
-    write_json(ctx.out / "config.json", {"experiment": "t1", "quick": ctx.quick, "seed": ctx.seed,
-                                         "runtime": ctx.runtime, "workers": ctx.workers,
-                                         "simulated": True, "simulated_note": SIMULATED_NOTE,
-                                         **dataclasses.asdict(cfg)})
+    write_config("t1", cfg, ctx, True, SIMULATED_NOTE)
     with ctx.bar("T1 cells (rho x seed)", len(cells)) as advance:
         rows = run_sweep(cells, t1_cell, ctx.out / "cells.jsonl", ctx.workers, ctx.runtime, advance)
     for r in rows:
@@ -111,32 +109,24 @@ def run(ctx: RunContext) -> dict[str, Any]:
         r["value_gap"] = top["value"] - r["value"]
         r["value_ratio"] = r["value"] / r["oracle_value"]
         del r["synthetic"]
-    write_csv(ctx.out / "results.csv", rows)
     gaps = [r["ais_gap"] for r in rows]
     vgaps = [r["value_gap"] for r in rows]
     per_seed = [pearson([r["ais_gap"] for r in rows if r["seed"] == s],
                         [r["value_gap"] for r in rows if r["seed"] == s]) for s in range(cfg.seeds)]
-    summary = {
+    summary = finish(ctx, rows, {
         "pearson_r": pearson(gaps, vgaps),
         "pearson_r_tv": pearson([r["ais_gap_tv"] for r in rows], vgaps),
         "pearson_r_per_seed": per_seed,
         "rho_one_ratio": [r["value_ratio"] for r in rows if r["rho"] == 1.0],
         "n_points": len(rows),
         "seeds": [ctx.seed + s for s in range(cfg.seeds)],
-        "simulated": True,
-        "simulated_note": SIMULATED_NOTE,
-    }
-    write_json(ctx.out / "summary.json", summary)
+    }, True, SIMULATED_NOTE)
     _figure(ctx, rows, cfg, summary)
     return summary
 
 
 def _figure(ctx: RunContext, rows: list[dict[str, Any]], cfg: T1Config, summary: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     ax = axes[0]
     sc = ax.scatter([r["ais_gap"] for r in rows], [r["value_gap"] for r in rows],
@@ -153,10 +143,8 @@ def _figure(ctx: RunContext, rows: list[dict[str, Any]], cfg: T1Config, summary:
     ax.set_ylabel("IC-Q value / oracle value")
     ax.set_title("Converged IC-Q value vs retention")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(ctx.out / "t1_ais_vs_value_gap.png", dpi=110)
-    plt.close(fig)
+    save(fig, ctx.out / "t1_ais_vs_value_gap.png")
 
 
 register(Experiment(name="t1", description="T1 (synthetic IC-SMDP): AIS gap vs value gap over retention ratio rho",
-                    run=run, headline=("pearson_r",)))
+                    config=T1Config, run=run, headline=("pearson_r",)))

@@ -34,16 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from handoffq.config import ExperimentConfig, option
 from handoffq.envs.synthetic import SyntheticConfig
-from handoffq.experiments.common import (
-    ExperimentError,
-    RunContext,
-    loglog_slope,
-    spearman,
-    write_csv,
-    write_json,
-)
+from handoffq.experiments.common import RunContext, finish, write_config
+from handoffq.experiments.plotting import pyplot, save
 from handoffq.experiments.registry import Experiment, register
+from handoffq.experiments.stats import loglog_slope, spearman
 from handoffq.experiments.synthetic_common import SIMULATED_NOTE, reference, team_q_error, train_icq
 from handoffq.learn.schedules import StepSize
 from handoffq.runtime.sweep import run_sweep
@@ -53,29 +49,34 @@ __all__ = ["T2Config", "run", "t2_cell"]
 
 
 @dataclasses.dataclass(frozen=True)
-class T2Config:
-    """T2 settings (defaults: the full run; :meth:`quick` the CI preset)."""
+class T2Config(ExperimentConfig):
+    """T2 settings (defaults: the full preset; :meth:`quick` the CI preset)."""
 
-    seeds: int = 5
-    budgets: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
-    ps: tuple[float, ...] = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1)
-    p_budget: int = 100_000
-    p_tau_max: int = 60
-    p_gamma_eff: float = 0.45 / 0.55
-    widths: tuple[int, ...] = (2, 4, 8, 16, 64, 256)
-    width_rhos: tuple[float, ...] = (1.0, 0.6, 0.3)
-    width_budget: int = 300_000
-    width_seeds: int = 3
-    mlp_lr: float = 0.003
-    mlp_t0: float = 20_000
-    mlp_envs: int = 256
-    n_envs: int = 256
-    synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
+    seeds: int = option(5, "seeds of the budget and p scans", min=1)
+    budgets: tuple[int, ...] = option((1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000),
+                                      "sample budgets (handoffs) of the budget scan", min=1)
+    ps: tuple[float, ...] = option((1.0, 0.7, 0.5, 0.3, 0.2, 0.1), "handoff probabilities of the p scan",
+                                   above=0.0, max=1.0)
+    p_budget: int = option(100_000, "budget (handoffs) of each p-scan cell", min=1)
+    p_tau_max: int = option(60, "longest invocation in the p scan", min=1)
+    p_gamma_eff: float = option(0.45 / 0.55, "per-handoff effective discount held fixed across p", above=0.0,
+                                max=0.999)
+    widths: tuple[int, ...] = option((2, 4, 8, 16, 64, 256), "MLP widths of the width scan", min=1)
+    width_rhos: tuple[float, ...] = option((1.0, 0.6, 0.3), "retention ratios of the width scan",
+                                           above=0.0, max=1.0)
+    width_budget: int = option(300_000, "budget (handoffs) of each width-scan cell", min=1)
+    width_seeds: int = option(3, "seeds of the width scan", min=1)
+    mlp_lr: float = option(0.003, "MLP learning rate", above=0.0)
+    mlp_t0: float = option(20_000, "MLP step-size decay constant t0", above=0.0)
+    mlp_envs: int = option(256, "concurrent episodes when training MLPs", min=1)
+    n_envs: int = option(256, "concurrent episodes of the batched runner", min=1)
+    budget_scale: float = option(1.0, "multiply every budget by this factor", above=0.0, max=100.0)
+    synthetic: SyntheticConfig = option(SyntheticConfig(), "the synthetic instance family")
 
-    @staticmethod
-    def quick() -> T2Config:
+    @classmethod
+    def quick(cls) -> T2Config:
         """CI-sized preset."""
-        return T2Config(
+        return cls(
             seeds=3,
             budgets=(1_000, 3_000, 10_000, 30_000, 100_000),
             ps=(1.0, 0.5, 0.25, 0.1),
@@ -144,38 +145,21 @@ def _cells(cfg: T2Config, ctx: RunContext) -> list[dict[str, Any]]:
     return cells
 
 
-def run(ctx: RunContext) -> dict[str, Any]:
+def run(cfg: T2Config, ctx: RunContext) -> dict[str, Any]:
     """Run T2 into ``ctx.out``."""
-    import torch
-
-    torch.set_num_threads(1)
-    cfg = T2Config.quick() if ctx.quick else T2Config()
-    scale = ctx.option("budget-scale", 1.0)
-    if not 0 < scale <= 100:
-        raise ExperimentError(f"option --budget-scale must be in (0, 100], got {scale}")
+    scale = cfg.budget_scale
     cfg = dataclasses.replace(
         cfg,
-        seeds=ctx.option("seeds", cfg.seeds),
-        width_seeds=ctx.option("width-seeds", cfg.width_seeds),
-        width_rhos=ctx.option_floats("width-rhos", cfg.width_rhos),
         budgets=tuple(max(100, int(b * scale)) for b in cfg.budgets),
         p_budget=max(100, int(cfg.p_budget * scale)),
         width_budget=max(100, int(cfg.width_budget * scale)),
     )
-    for rho in cfg.width_rhos:  # validate before any work
-        dataclasses.replace(cfg.synthetic, rho=rho)
-    ctx.check_unused()
     cells = _cells(cfg, ctx)
-    write_json(ctx.out / "config.json", {"experiment": "t2", "quick": ctx.quick, "seed": ctx.seed,
-                                         "runtime": ctx.runtime, "workers": ctx.workers,
-                                         "budget_units": "handoffs",
-                                         "simulated": True, "simulated_note": SIMULATED_NOTE,
-                                         **dataclasses.asdict(cfg)})
+    write_config("t2", cfg, ctx, True, SIMULATED_NOTE)
     with ctx.bar("T2 cells (budget, p, width scans)", len(cells)) as advance:
         rows = run_sweep(cells, t2_cell, ctx.out / "cells.jsonl", ctx.workers, ctx.runtime, advance)
     for r in rows:
         r.pop("synthetic", None)
-    write_csv(ctx.out / "results.csv", rows)
 
     def mean_by(scan: str, key: str, rho: float | None = None) -> dict[float, float]:
         sel = [r for r in rows if r["scan"] == scan and (rho is None or r["rho"] == rho)]
@@ -187,7 +171,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     p_err = mean_by("p", "p")
     floors = {str(rho): mean_by("width", "width", rho)[max(cfg.widths)] for rho in cfg.width_rhos}
     exact = {str(rho): _exact_floor(cfg.synthetic, rho) for rho in cfg.width_rhos}
-    summary = {
+    summary = finish(ctx, rows, {
         "budget_slope": loglog_slope(list(budget_err), list(budget_err.values())),
         "handoff_spearman": spearman([r["p"] for r in p_rows], [r["error"] for r in p_rows]),
         "width_floor_by_rho": floors,
@@ -197,20 +181,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "error_by_width": {str(rho): {str(w): e for w, e in mean_by("width", "width", rho).items()}
                            for rho in cfg.width_rhos},
         "seeds": [ctx.seed + s for s in range(cfg.seeds)],
-        "simulated": True,
-        "simulated_note": SIMULATED_NOTE,
-    }
-    write_json(ctx.out / "summary.json", summary)
+    }, True, SIMULATED_NOTE)
     _figure(ctx, rows, cfg, summary)
     return summary
 
 
 def _figure(ctx: RunContext, rows: list[dict[str, Any]], cfg: T2Config, summary: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
     b = [r for r in rows if r["scan"] == "budget"]
@@ -242,10 +219,8 @@ def _figure(ctx: RunContext, rows: list[dict[str, Any]], cfg: T2Config, summary:
     ax.set_title("width at several rho (dotted: exact AIS floor)")
     ax.legend()
     fig.suptitle("T2 (synthetic IC-SMDP)")
-    fig.tight_layout()
-    fig.savefig(ctx.out / "t2_scans.png", dpi=110)
-    plt.close(fig)
+    save(fig, ctx.out / "t2_scans.png")
 
 
 register(Experiment(name="t2", description="T2 (synthetic IC-SMDP): error vs budget, handoff probability and width",
-                    run=run, headline=("budget_slope", "handoff_spearman", "width_floor_by_rho")))
+                    config=T2Config, run=run, headline=("budget_slope", "handoff_spearman", "width_floor_by_rho")))

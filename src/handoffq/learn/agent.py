@@ -177,6 +177,11 @@ class ICQAgent:
             raise RuntimeError(f"agent {self.agent_id} is pre-configured: it has no local actions")
         return self.qa
 
+    def _local_values(self, obs: np.ndarray) -> np.ndarray:
+        """``Qa`` of this agent's own local actions (an estimator shared by a centralised
+        baseline may have more outputs than this agent has actions)."""
+        return self._local_q().values_batch(obs)[:, : self.n_local]
+
     def _steps(self, obs: np.ndarray, cols: np.ndarray, local: bool = False) -> np.ndarray:
         """Step sizes of a batch of ``(obs, col)`` updates (counting the visits they make)."""
         counter = self.local_visits if local else self.visits
@@ -212,7 +217,7 @@ class ICQAgent:
     def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
         """The scalar this agent sends back when it becomes active at ``obs``."""
         if self.n_local:
-            return float(np.max(self._local_q().values(obs)))
+            return float(np.max(self._local_values(np.asarray([obs]))[0]))
         return float(np.max(self.q.values(obs)[self.columns(admissible)]))
 
     def receive(
@@ -227,7 +232,9 @@ class ICQAgent:
         try:
             obs, col = self._pending.pop(key)
         except KeyError:
-            raise RuntimeError(f"agent {self.agent_id} received a message with no pending handoff (key {key!r})") from None
+            raise RuntimeError(
+                f"agent {self.agent_id} received a message with no pending handoff (key {key!r})"
+            ) from None
         view = None
         if own_view is not None:
             view = OwnView(
@@ -250,16 +257,16 @@ class ICQAgent:
     # ---------------------------------------------------------- local actions
     def decide_local(self, obs: Sequence[int], key: Key = None) -> int:
         """Choose a local action (adaptable agents); remember ``(obs, a)`` under ``key``."""
-        qa = self._local_q()
+        q = self._local_values(np.asarray([obs]))[0]
         if key in self._pending_local:
             raise RuntimeError(f"agent {self.agent_id} already has a pending local action under key {key!r}")
-        a = choose(qa.values(obs), np.arange(self.n_local), self.local_exploration, self.t_local, self.rng)
+        a = choose(q, np.arange(self.n_local), self.local_exploration, self.t_local, self.rng)
         self._pending_local[key] = (tuple(int(o) for o in obs), a)
         return a
 
     def greedy_local(self, obs: Sequence[int]) -> int:
         """Greedy local action at ``obs``."""
-        return int(np.argmax(self._local_q().values(obs)))
+        return int(np.argmax(self._local_values(np.asarray([obs]))[0]))
 
     def after_local(
         self, reward: float, post_obs: Sequence[int] | None, admissible: Sequence[int], key: Key = None
@@ -304,6 +311,21 @@ class ICQAgent:
                 store.col[slots] = -1
         return n
 
+    def has_pending_batch(self, slots: np.ndarray, local: bool = False) -> np.ndarray:
+        """Which batch ``slots`` hold a pending (local) decision."""
+        store = self._local_slots if local else self._slots
+        if store is None:
+            return np.zeros(len(slots), dtype=bool)
+        return store.col[slots] >= 0
+
+    def pending_count(self) -> int:
+        """Decisions waiting for a reply (scalar keys and batch slots)."""
+        n = len(self._pending) + len(self._pending_local)
+        for store in (self._slots, self._local_slots):
+            if store is not None:
+                n += int((store.col >= 0).sum())
+        return n
+
     # ------------------------------------------------------------ batched mode
     def start_batch(self, n_slots: int) -> None:
         """Prepare per-slot pending storage for ``n_slots`` slots."""
@@ -336,7 +358,7 @@ class ICQAgent:
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched :meth:`value`."""
         if self.n_local:
-            return self._local_q().values_batch(obs).max(axis=1)
+            return self._local_values(obs).max(axis=1)
         return np.where(mask, self.q.values_batch(obs), -np.inf).max(axis=1)
 
     def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: OwnView | None = None) -> None:
@@ -351,7 +373,7 @@ class ICQAgent:
 
     def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
         """Local actions for ``slots`` (remembered for :meth:`after_local_batch` unless greedy)."""
-        q = self._local_q().values_batch(obs)
+        q = self._local_values(obs)
         if greedy:
             return np.argmax(q, axis=1)
         mask = np.ones_like(q, dtype=bool)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Exploration", "choose", "greedy", "choose_batch"]
+__all__ = ["Exploration", "choose", "choose_batch", "greedy"]
 
 
 @dataclass(frozen=True)

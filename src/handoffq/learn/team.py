@@ -11,7 +11,7 @@ from handoffq.learn.estimators import make_estimator
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 
-__all__ = ["make_team", "greedy_obs_policy", "q_tables"]
+__all__ = ["greedy_obs_policy", "make_team", "q_tables"]
 
 
 def make_team(

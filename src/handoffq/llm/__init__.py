@@ -9,6 +9,7 @@
 * :mod:`handoffq.llm.cache` - a persistent SQLite request cache wrapping any backend.
 """
 
-from handoffq.llm.base import BackendStats, Completion, LLMBackend, LLMError, make_backend
+from handoffq.llm.base import BackendStats, Completion, LLMBackend, LLMError
+from handoffq.llm.registry import backend_names, make_backend, register_backend
 
-__all__ = ["BackendStats", "Completion", "LLMBackend", "LLMError", "make_backend"]
+__all__ = ["BackendStats", "Completion", "LLMBackend", "LLMError", "backend_names", "make_backend", "register_backend"]

@@ -18,12 +18,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Completion", "BackendStats", "LLMBackend", "LLMError", "make_backend", "Messages"]
+from handoffq.core.errors import HandoffqError
+
+__all__ = ["BackendStats", "Completion", "LLMBackend", "LLMError", "Messages"]
 
 Messages = list[dict[str, str]]
 
 
-class LLMError(RuntimeError):
+class LLMError(HandoffqError, RuntimeError):
     """A backend failed for good (after its retries) or is misconfigured (names the problem)."""
 
 
@@ -112,20 +114,3 @@ class LLMBackend(Protocol):
 def count_tokens_rough(text: str) -> int:
     """A rough token count (about 4 characters a token) for backends that report none."""
     return max(1, (len(text) + 3) // 4) if text else 0
-
-
-def make_backend(kind: str, **kwargs: Any) -> LLMBackend:
-    """Build a backend by kind: ``"simulated"``, ``"openai"`` or ``"llamacpp"``."""
-    if kind == "simulated":
-        from handoffq.llm.simulated import SimulatedBackend
-
-        return SimulatedBackend(**kwargs)
-    if kind == "openai":
-        from handoffq.llm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(**kwargs)
-    if kind == "llamacpp":
-        from handoffq.llm.llamacpp_backend import LlamaCppBackend
-
-        return LlamaCppBackend(**kwargs)
-    raise LLMError(f"unknown LLM backend {kind!r} (expected simulated, openai or llamacpp)")

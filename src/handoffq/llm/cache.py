@@ -16,7 +16,7 @@ from typing import Any
 
 from handoffq.llm.base import BackendStats, Completion, LLMBackend, Messages
 
-__all__ = ["request_key", "RequestCache", "CachedBackend"]
+__all__ = ["CachedBackend", "RequestCache", "request_key"]
 
 
 def request_key(

@@ -22,7 +22,7 @@ from typing import Any
 
 from handoffq.llm.base import BackendStats, Completion, LLMError, Messages, count_tokens_rough
 
-__all__ = ["OpenAIBackend", "PRICES_PER_MTOK"]
+__all__ = ["PRICES_PER_MTOK", "OpenAIBackend"]
 
 PRICES_PER_MTOK: dict[str, dict[str, float]] = {
     "gpt-4o-mini": {"prompt": 0.15, "completion": 0.60},
@@ -173,7 +173,7 @@ class OpenAIBackend:
                     ) / 1e6
                 self.stats.add(calls=1, prompt_tokens=pt, completion_tokens=ct, cost=cost)
                 return Completion(text=text, prompt_tokens=pt, completion_tokens=ct)
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 if not self._retryable(exc):
                     raise LLMError(
                         f"{self.model}: request failed: {type(exc).__name__}: {exc}"

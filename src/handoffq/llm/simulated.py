@@ -40,19 +40,19 @@ import numpy as np
 from handoffq.llm.base import BackendStats, Completion, LLMError, Messages, count_tokens_rough
 
 __all__ = [
-    "SimParams",
-    "Hidden",
-    "HIDDEN_NAMES",
-    "TABLE1",
-    "FREE_CHOICES",
     "CALIBRATIONS",
+    "FREE_CHOICES",
+    "HIDDEN_NAMES",
+    "SIMULATED_NOTE",
+    "TABLE1",
+    "Hidden",
+    "SimParams",
+    "SimulatedBackend",
     "calibrate",
+    "draw_hidden",
     "expected_workflow_accuracy",
     "role_outcome",
-    "draw_hidden",
     "wrong_letter",
-    "SimulatedBackend",
-    "SIMULATED_NOTE",
 ]
 
 SIMULATED_NOTE = (

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = ["END", "RouterError", "TaskStateError", "UnseenViewError", "check_agent_name"]
 
 END: Final = "__end__"
 """The successor that ends a task (the same string as LangGraph's ``END``)."""
 
 
-class RouterError(ValueError):
+class RouterError(HandoffqError, ValueError):
     """A user error in declaring or driving a router: one line naming the agent, option or file."""
 
 

@@ -246,12 +246,8 @@ def make_agent(spec: LearnerSpec, n_successors: int, gamma: float, exploration: 
                             schedule=spec.step_size, seed=seed)
     if dim is None:
         raise RouterError("an MLP learner needs its view length (dim) before it is built")
-    if spec.torch_threads is not None:
-        import torch
-
-        torch.set_num_threads(int(spec.torch_threads))
     mlp = VectorMLPEstimator(dim, n_successors, width=spec.width, depth=spec.depth, lr=spec.lr,
-                             optimizer=spec.optimizer, seed=seed)
+                             optimizer=spec.optimizer, seed=seed, threads=spec.torch_threads)
     return VectorAgent(0, (1,) * dim, cands, gamma, estimator=mlp, exploration=exploration,
                        schedule=spec.step_size, seed=seed)
 

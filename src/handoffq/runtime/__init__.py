@@ -13,7 +13,7 @@ from typing import Any
 from handoffq.core.channel import Auditor
 from handoffq.runtime.base import Runner
 
-__all__ = ["make_runner", "RUNTIMES"]
+__all__ = ["RUNTIMES", "make_runner"]
 
 RUNTIMES = ("inprocess", "batched", "ray")
 

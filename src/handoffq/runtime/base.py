@@ -8,11 +8,11 @@ handoff cap (a greedy policy may loop forever).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["TrainStats", "EvalStats", "Runner", "Progress", "DEFAULT_EVAL_CAP", "check_team"]
+__all__ = ["DEFAULT_EVAL_CAP", "EvalStats", "Progress", "Runner", "TrainStats", "check_team"]
 
 Progress = Callable[[int], None]
 """Called with the number of handoffs done since the last call (for progress bars)."""
@@ -54,9 +54,9 @@ class Runner(Protocol):
         """Mean discounted return of the greedy policies over ``episodes`` episodes."""
 
 
-def check_team(agents: object, n_agents: int) -> list[object]:
+def check_team(agents: Iterable[Any], n_agents: int) -> list[Any]:
     """The agents as a list, checked to be one per environment agent, ordered by id."""
-    team = list(agents)  # type: ignore[call-overload]
+    team = list(agents)
     if len(team) != n_agents:
         raise ValueError(f"{len(team)} agents given for an environment of {n_agents}")
     ids = [int(getattr(a, "agent_id", i)) for i, a in enumerate(team)]

@@ -19,21 +19,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
-    "CheckpointError",
     "FORMAT_VERSION",
+    "CheckpointError",
     "agent_checkpoint_path",
-    "save_agent",
+    "agent_shape",
     "load_agent",
-    "read_agent_state",
-    "save_team",
     "load_team",
+    "read_agent_state",
+    "save_agent",
+    "save_team",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-class CheckpointError(ValueError):
+class CheckpointError(HandoffqError, ValueError):
     """A checkpoint file is unreadable, of another format, or of another agent."""
 
 
@@ -53,6 +56,7 @@ def save_agent(
     record = {
         "format": FORMAT_VERSION,
         "agent_id": int(agent.agent_id),
+        "shape": agent_shape(agent),
         "meta": dict(meta or {}),
         "state": agent.state_dict(),
     }
@@ -86,6 +90,35 @@ def read_agent_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return record
 
 
+def agent_shape(agent: Any) -> dict[str, Any]:
+    """What a checkpoint must match to load into ``agent``: class, observation sizes, candidate
+    successors, local actions and estimator kinds."""
+    def kind(est: Any) -> str | None:
+        return None if est is None else type(est).__name__
+
+    return {
+        "class": type(agent).__name__,
+        "obs_nvec": list(getattr(agent, "obs_nvec", ())),
+        "candidates": list(getattr(agent, "candidates", ())),
+        "n_local": int(getattr(agent, "n_local", 0)),
+        "estimator": kind(getattr(agent, "q", None)),
+        "local_estimator": kind(getattr(agent, "qa", None)),
+    }
+
+
+def check_shape(agent: Any, record: dict[str, Any], path: Path) -> None:
+    """Raise :class:`CheckpointError` naming the first field where ``record`` does not fit ``agent``."""
+    if record["agent_id"] != int(agent.agent_id):
+        raise CheckpointError(f"checkpoint {path} is agent {record['agent_id']}'s, not agent {agent.agent_id}'s")
+    want, got = agent_shape(agent), record.get("shape", {})
+    for field, value in want.items():
+        if got.get(field) != value:
+            raise CheckpointError(
+                f"checkpoint {path} does not fit agent {agent.agent_id}: {field} is {got.get(field)!r} in the file, "
+                f"{value!r} in the agent"
+            )
+
+
 def load_agent(agent: Any, path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Load ``agent``'s own checkpoint from ``path`` if it exists; return its ``meta`` (or None).
 
@@ -95,10 +128,7 @@ def load_agent(agent: Any, path: str | os.PathLike[str]) -> dict[str, Any] | Non
     if not path.exists():
         return None
     record = read_agent_state(path)
-    if record["agent_id"] != int(agent.agent_id):
-        raise CheckpointError(
-            f"checkpoint {path} is agent {record['agent_id']}'s, not agent {agent.agent_id}'s"
-        )
+    check_shape(agent, record, path)
     agent.load_state_dict(record["state"])
     return record["meta"]
 
@@ -113,9 +143,30 @@ def save_team(
     ]
 
 
-def load_team(agents: Sequence[Any], directory: str | os.PathLike[str]) -> list[bool]:
-    """Each agent loads its own file from ``directory`` if present; which ones did."""
-    return [
-        load_agent(agent, agent_checkpoint_path(directory, agent.agent_id)) is not None
-        for agent in agents
-    ]
+def load_team(
+    agents: Sequence[Any], directory: str | os.PathLike[str], missing_ok: bool = False
+) -> list[bool]:
+    """Load each agent's own file from ``directory``; every file is read and checked (agent id,
+    shape) before any agent changes, so a mismatch loads nothing.
+
+    Returns, per agent, whether a file was loaded. A missing directory, or a missing file when
+    ``missing_ok`` is False, raises :class:`CheckpointError`.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint directory {directory} does not exist")
+    records: list[dict[str, Any] | None] = []
+    for agent in agents:
+        path = agent_checkpoint_path(directory, agent.agent_id)
+        if not path.exists():
+            if not missing_ok:
+                raise CheckpointError(f"{path} is missing (agent {agent.agent_id} has no checkpoint there)")
+            records.append(None)
+            continue
+        found = read_agent_state(path)
+        check_shape(agent, found, path)
+        records.append(found)
+    for agent, record in zip(agents, records, strict=True):
+        if record is not None:
+            agent.load_state_dict(record["state"])
+    return [r is not None for r in records]

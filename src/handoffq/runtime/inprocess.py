@@ -18,9 +18,9 @@ from handoffq.core.channel import Auditor, Channel
 from handoffq.core.env import HandoffEnv, VecHandoffEnv
 from handoffq.core.vec import SyncVecEnv
 from handoffq.runtime.base import DEFAULT_EVAL_CAP, EvalStats, Progress, TrainStats, check_team
-from handoffq.runtime.loop import EpisodeLoop, LocalTeam
+from handoffq.runtime.loop import EpisodeLoop, EpisodeRecord, LocalTeam
 
-__all__ = ["LoopRunner", "InProcessRunner", "BatchedRunner", "evaluate_team"]
+__all__ = ["BatchedRunner", "InProcessRunner", "LoopRunner", "evaluate_team"]
 
 
 class LoopRunner:
@@ -51,11 +51,25 @@ class LoopRunner:
         target = self.stats.handoffs + int(budget)
         while self.stats.handoffs < target:
             n, finished = self.loop.round(limit=target - self.stats.handoffs)
-            self.stats.handoffs += n
-            self.stats.episodes += len(finished)
-            self.stats.returns.extend(r.ret for r in finished)
-            if progress is not None and n:
-                progress(n)
+            self._tally(n, finished, progress)
+        return self._close_stats()
+
+    def train_episodes(self, episodes: int, progress: Progress | None = None) -> TrainStats:
+        """Play until ``episodes`` more episodes have finished (one at a time: exact)."""
+        target = self.stats.episodes + int(episodes)
+        while self.stats.episodes < target:
+            n, finished = self.loop.round()
+            self._tally(n, finished, progress)
+        return self._close_stats()
+
+    def _tally(self, n: int, finished: list[EpisodeRecord], progress: Progress | None) -> None:
+        self.stats.handoffs += n
+        self.stats.episodes += len(finished)
+        self.stats.returns.extend(r.ret for r in finished)
+        if progress is not None and n:
+            progress(n)
+
+    def _close_stats(self) -> TrainStats:
         self.stats.primitive_steps = self.loop.primitive_steps
         self.stats.messages = self.channel.n_messages
         return self.stats

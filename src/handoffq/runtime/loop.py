@@ -28,18 +28,10 @@ from typing import Protocol
 import numpy as np
 
 from handoffq.core.agent import HandoffAgent, OwnView
-from handoffq.core.channel import Channel, MessageBatch
+from handoffq.core.channel import Channel, Delivery, deliver_replies, group_by
 from handoffq.core.env import VecHandoffEnv
 
-__all__ = [
-    "EpisodeRecord",
-    "Delivery",
-    "Team",
-    "LocalTeam",
-    "EpisodeLoop",
-    "deliver_replies",
-    "group_by",
-]
+__all__ = ["EpisodeLoop", "EpisodeRecord", "LocalTeam", "Team"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,60 +42,6 @@ class EpisodeRecord:
     handoffs: int
     steps: int
     capped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Replies for one predecessor: its decision keys, the merged messages, rows of the round."""
-
-    agent: int
-    keys: np.ndarray
-    messages: MessageBatch
-    rows: np.ndarray
-
-
-def group_by(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """``(key, indices)`` for every distinct key present (one sort, not one scan per key)."""
-    keys = np.asarray(keys)
-    if keys.size == 0:
-        return []
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    return [(int(sorted_keys[b]), order[b:e]) for b, e in zip(starts, ends)]
-
-
-def deliver_replies(
-    channel: Channel,
-    receivers: np.ndarray,
-    senders: np.ndarray,
-    keys: np.ndarray,
-    value: np.ndarray,
-    duration: np.ndarray,
-    reward: np.ndarray,
-) -> list[Delivery]:
-    """Send each reply ``(value, duration, reward)`` from its sender to its receiver.
-
-    Replies are grouped by receiver, then by sender; each (sender, receiver) group crosses
-    the channel as one :class:`MessageBatch` (audited per sender), and each receiver gets one
-    merged batch for all its decisions of the round.
-    """
-    out = []
-    for i, rows in group_by(receivers):
-        parts, got = [], []
-        for j, sub in group_by(senders[rows]):
-            sel = rows[sub]
-            got.append(channel.send_batch(j, i, MessageBatch(value[sel], duration[sel], reward[sel])))
-            parts.append(sel)
-        sel = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        merged = got[0] if len(got) == 1 else MessageBatch(
-            np.concatenate([b.value for b in got]),
-            np.concatenate([b.duration for b in got]),
-            np.concatenate([b.reward for b in got]),
-        )
-        out.append(Delivery(i, keys[sel], merged, sel))
-    return out
 
 
 class Team(Protocol):
@@ -232,6 +170,19 @@ class EpisodeLoop:
         if len(slots):
             self._handoff_phase(slots, finished)
         return len(slots), finished
+
+    def abandon(self) -> int:
+        """Drop every running episode (e.g. an agent it used died) and restart its slot.
+
+        The agents' pending decisions of these slots must be forgotten by the caller.
+        Returns the number of episodes lost.
+        """
+        running = np.flatnonzero(~self.idle)
+        self.ret[running], self.disc[running] = 0.0, 1.0
+        self.handoffs[running], self.steps[running] = 0, 0
+        if len(running):
+            self.env.reset_slots(running)
+        return len(running)
 
     # ------------------------------------------------------------------ phases
     def _keys(self, slots: np.ndarray) -> np.ndarray:

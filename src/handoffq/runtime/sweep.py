@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from handoffq.experiments.common import to_jsonable
+from handoffq.io import to_jsonable
 
-__all__ = ["cell_key", "run_sweep", "load_finished"]
+__all__ = ["cell_key", "load_finished", "run_sweep"]
 
 
 def cell_key(cell: dict[str, Any]) -> str:
@@ -73,7 +73,7 @@ def run_sweep(
     if advance is not None and len(cells) - len(todo):
         advance(len(cells) - len(todo))
     if runtime == "ray":
-        from handoffq.runtime.ray_sweep import run_cells_ray
+        from handoffq.runtime.ray.sweep import run_cells_ray
 
         for k, c, res in run_cells_ray(todo, fn, workers):
             _append(store, k, c, res)

@@ -14,7 +14,7 @@ import numpy as np
 
 from handoffq.theory.model import FiniteModel
 
-__all__ = ["uniform_behaviour", "behaviour_chain", "stationary", "MixingReport", "mixing"]
+__all__ = ["MixingReport", "behaviour_chain", "mixing", "stationary", "uniform_behaviour"]
 
 
 def uniform_behaviour(model: FiniteModel) -> np.ndarray:

@@ -13,12 +13,12 @@ import numpy as np
 from handoffq.theory.model import FiniteModel
 
 __all__ = [
-    "value_iteration",
     "evaluate_policy",
-    "policy_value",
-    "obs_policy_to_states",
     "greedy_state_policy",
+    "obs_policy_to_states",
+    "policy_value",
     "q_error",
+    "value_iteration",
 ]
 
 

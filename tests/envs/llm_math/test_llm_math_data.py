@@ -51,7 +51,7 @@ def test_generator_is_valid_and_seeded() -> None:
     for q in qs:
         assert len(set(q.options)) == 5
         expr = q.text.removeprefix("What is ").removesuffix("?")
-        assert int(q.options[q.letters.index(q.gold)]) == eval(expr)  # noqa: S307
+        assert int(q.options[q.letters.index(q.gold)]) == eval(expr)
     assert {q.qid.split("-")[1] for q in qs} == {"l1", "l2", "l3"}
     train, test = split_questions(qs, 0.25, seed=0)
     assert len(test) == 15 and not {q.qid for q in train} & {q.qid for q in test}

@@ -29,14 +29,14 @@ from dataclasses import dataclass, field, replace
 from handoffq.envs.llm_math.roles import CHECKER, EDITOR, ROLE_NAMES, THINKER
 
 __all__ = [
+    "OBS_NVEC",
     "AnswerState",
     "ExtractStats",
-    "parse_answer",
-    "parse_verdict",
     "apply_output",
     "bits",
     "bits_index",
-    "OBS_NVEC",
+    "parse_answer",
+    "parse_verdict",
 ]
 
 OBS_NVEC: tuple[int, ...] = (2, 2, 2, 2)

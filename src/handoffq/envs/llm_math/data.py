@@ -22,20 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
+from handoffq.core.errors import HandoffqError
+
 __all__ = [
-    "Question",
     "DataError",
-    "load_mmlu_csv",
-    "load_mathqa_json",
+    "Question",
     "generate_arith",
-    "split_questions",
     "load_dataset",
+    "load_mathqa_json",
+    "load_mmlu_csv",
+    "split_questions",
 ]
 
 LETTERS = "ABCDE"
 
 
-class DataError(ValueError):
+class DataError(HandoffqError, ValueError):
     """A data file is missing or malformed (the message names file and line)."""
 
 
@@ -101,6 +103,20 @@ def parse_mathqa_options(options: str) -> tuple[str, ...]:
     return tuple(t.strip().rstrip(",").strip() for t in texts)
 
 
+def _mathqa_entry(entry: object) -> tuple[str, tuple[str, ...], str]:
+    """``(problem, options, gold letter)`` of one MathQA entry (``ValueError`` naming the field)."""
+    if not isinstance(entry, dict):
+        raise ValueError("entry is not an object")
+    for key in ("Problem", "options", "correct"):
+        if key not in entry:
+            raise ValueError(f"missing field {key!r}")
+    opts = parse_mathqa_options(str(entry["options"]))
+    gold = str(entry["correct"]).strip().lower()
+    if len(gold) != 1 or gold not in "abcde"[: len(opts)]:
+        raise ValueError(f"correct must be a letter among the options, got {entry['correct']!r}")
+    return str(entry["Problem"]).strip(), opts, gold.upper()
+
+
 def load_mathqa_json(path: str | Path) -> list[Question]:
     """Questions from a MathQA JSON file (a list of objects; see the module docstring)."""
     path = Path(path)
@@ -110,7 +126,7 @@ def load_mathqa_json(path: str | Path) -> list[Question]:
     if not text[pos : pos + 1] == "[":
         raise DataError(f"{path}, line 1: expected a JSON list of MathQA entries")
     pos += 1
-    out = []
+    out: list[Question] = []
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
@@ -124,22 +140,10 @@ def load_mathqa_json(path: str | Path) -> list[Question]:
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
         try:
-            if not isinstance(entry, dict):
-                raise ValueError("entry is not an object")
-            for key in ("Problem", "options", "correct"):
-                if key not in entry:
-                    raise ValueError(f"missing field {key!r}")
-            opts = parse_mathqa_options(str(entry["options"]))
-            gold = str(entry["correct"]).strip().lower()
-            if len(gold) != 1 or gold not in "abcde"[: len(opts)]:
-                raise ValueError(
-                    f"correct must be a letter among the options, got {entry['correct']!r}"
-                )
+            problem, opts, gold = _mathqa_entry(entry)
         except ValueError as exc:
             raise DataError(f"{path}, line {line}: {exc}") from None
-        out.append(
-            Question(f"{path.stem}:{len(out)}", str(entry["Problem"]).strip(), opts, gold.upper())
-        )
+        out.append(Question(f"{path.stem}:{len(out)}", problem, opts, gold))
     if not out:
         raise DataError(f"{path}: no questions")
     return out
@@ -180,7 +184,7 @@ def generate_arith(
             cand = value + delta
             if cand != value and cand not in wrong:
                 wrong.append(cand)
-        opts = wrong + [value]
+        opts = [*wrong, value]
         order = rng.permutation(n_options)
         options = tuple(str(opts[j]) for j in order)
         gold = LETTERS[int(np.flatnonzero(order == n_options - 1)[0])]

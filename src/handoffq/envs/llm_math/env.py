@@ -42,7 +42,7 @@ from handoffq.envs.llm_math.prompts import build_messages, conclusion, opening
 from handoffq.envs.llm_math.roles import CANDIDATES, COMMISSIONER, EDITOR, ROLE_NAMES
 from handoffq.llm.base import LLMBackend
 
-__all__ = ["LLMMathEnv", "EpisodeLog", "run_table_episode", "evaluate_table", "greedy_table"]
+__all__ = ["EpisodeLog", "LLMMathEnv", "evaluate_table", "greedy_table", "run_table_episode"]
 
 
 @dataclass

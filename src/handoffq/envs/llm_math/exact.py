@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,13 +25,13 @@ from handoffq.llm.simulated import HIDDEN_NAMES, SimParams
 
 __all__ = [
     "HiddenTable",
-    "hidden_table",
-    "config_indices",
-    "Rollout",
-    "rollout",
-    "evaluate",
-    "optimum",
     "Optimum",
+    "Rollout",
+    "config_indices",
+    "evaluate",
+    "hidden_table",
+    "optimum",
+    "rollout",
 ]
 
 _NONE, _RIGHT, _WRONG = 0, 1, 2
@@ -231,11 +232,5 @@ def optimum(hid: HiddenTable, max_handoffs: int = 5, call_cost: float = 0.0) -> 
     from handoffq.envs.llm_math.workflows import DEFAULT_SUCCESSOR
 
     full = np.where(table < 0, np.asarray(DEFAULT_SUCCESSOR)[:, None], table)
-    return Optimum(
-        full,
-        float(best["acc"]),
-        float(best["calls"]),  # type: ignore[arg-type]
-        float(best["value"]),
-        best["visited"],
-        int(best["n"]),
-    )  # type: ignore[arg-type]
+    b: dict[str, Any] = best
+    return Optimum(full, float(b["acc"]), float(b["calls"]), float(b["value"]), b["visited"], int(b["n"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from handoffq.envs.llm_math.data import Question
 from handoffq.envs.llm_math.roles import CHECKER, EDITOR, ROLE_NAMES, THINKER
 
-__all__ = ["SYSTEM_PROMPTS", "opening", "conclusion", "render_question", "build_messages"]
+__all__ = ["SYSTEM_PROMPTS", "build_messages", "conclusion", "opening", "render_question"]
 
 SYSTEM_PROMPTS: dict[int, str] = {
     THINKER: (

@@ -23,12 +23,12 @@ checker {thinker, editor}, editor {thinker, checker, commissioner}.
 from __future__ import annotations
 
 __all__ = [
-    "COMMISSIONER",
-    "THINKER",
+    "CANDIDATES",
     "CHECKER",
+    "COMMISSIONER",
     "EDITOR",
     "ROLE_NAMES",
-    "CANDIDATES",
+    "THINKER",
     "role_of",
 ]
 

@@ -33,12 +33,12 @@ from handoffq.envs.llm_math.ais import bits_index
 from handoffq.envs.llm_math.roles import CHECKER, COMMISSIONER, EDITOR, ROLE_NAMES, THINKER
 
 __all__ = [
+    "DEFAULT_SUCCESSOR",
     "WORKFLOWS",
     "WORKFLOW_LABELS",
-    "DEFAULT_SUCCESSOR",
-    "workflow_table",
-    "equivalent_workflows",
     "describe_table",
+    "equivalent_workflows",
+    "workflow_table",
 ]
 
 C, T, K, E = COMMISSIONER, THINKER, CHECKER, EDITOR

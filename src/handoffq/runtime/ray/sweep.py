@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from handoffq.runtime.ray_runner import ensure_ray
+from handoffq.runtime.ray.util import ensure_ray
 
 __all__ = ["run_cells_ray"]
 
