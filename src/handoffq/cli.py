@@ -231,7 +231,7 @@ def routes(
 
     try:
         routes_command(directory, draw, out_console)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc, debug)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handoffq.core.messages import HandoffMessage
+from handoffq.learn.exploration import Exploration
 from handoffq.router import END, MLP, AgentNode, RouterError, TaskStateError
 from handoffq.router.node import UNSEEN
 
@@ -85,8 +86,10 @@ def test_bad_declarations():
 def test_an_unseen_view_is_explored_in_training_and_not_stored():
     import warnings
 
-    n = AgentNode("a", ["b", "c", END])
+    n = AgentNode("a", ["b", "c", END], exploration=Exploration(epsilon=1.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         picks = {n.choose(None, n.view(i, add=False), explore=True, record=False) for i in range(60)}
     assert picks == {"b", "c", END} and len(n.vocab) == 0  # type: ignore[arg-type]
+    greedy = AgentNode("a", ["b", "c", END], exploration=Exploration(epsilon=0.0))
+    assert {greedy.choose(None, greedy.view(i, add=False), explore=True, record=False) for i in range(9)} == {"b"}

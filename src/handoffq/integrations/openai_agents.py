@@ -134,46 +134,7 @@ class AgentsRouter:
     def hooks(self, inner: Any = None) -> Any:
         """The ``RunHooks`` that report each agent's end to the router (``inner``: your hooks,
         still called)."""
-        from agents import RunHooks
-
-        adapter = self
-
-        class _RouterHooks(RunHooks):  # type: ignore[misc]
-            async def on_agent_start(self, context: Any, agent: Any) -> None:
-                st = _state()
-                st.offered.pop(agent.name, None)
-                st.started[agent.name] = (context.usage.total_tokens, context.usage.requests)
-                if inner is not None:
-                    await inner.on_agent_start(context, agent)
-
-            async def on_tool_end(self, context: Any, agent: Any, tool: Any, result: Any) -> None:
-                _state().offered.pop(agent.name, None)  # its work changed the context: choose again
-                if inner is not None:
-                    await inner.on_tool_end(context, agent, tool, result)
-
-            async def on_handoff(self, context: Any, from_agent: Any, to_agent: Any) -> None:
-                adapter._report(context, from_agent.name, to_agent.name)
-                if inner is not None:
-                    await inner.on_handoff(context, from_agent, to_agent)
-
-            async def on_agent_end(self, context: Any, agent: Any, output: Any) -> None:
-                adapter._report(context, agent.name, END)
-                if inner is not None:
-                    await inner.on_agent_end(context, agent, output)
-
-            async def on_llm_start(self, *args: Any) -> None:
-                if inner is not None:
-                    await inner.on_llm_start(*args)
-
-            async def on_llm_end(self, *args: Any) -> None:
-                if inner is not None:
-                    await inner.on_llm_end(*args)
-
-            async def on_tool_start(self, *args: Any) -> None:
-                if inner is not None:
-                    await inner.on_tool_start(*args)
-
-        return _RouterHooks()
+        return _hooks_class()(self, inner)
 
     # ------------------------------------------------------------ running
     async def run(self, starting_agent: Any, input: Any, *, task: Task | None = None, hooks: Any = None,
@@ -202,8 +163,51 @@ class AgentsRouter:
 
     def _node(self, name: str) -> Any:
         if name not in self.router.agents:
-            raise RouterError(f"SDK agent {name!r} is not an agent of the router (agents: {sorted(self.router.agents)})")
+            agents = sorted(self.router.agents)
+            raise RouterError(f"SDK agent {name!r} is not an agent of the router (agents: {agents})")
         return self.router.agents[name]
+
+
+def _hooks_class() -> type:
+    """The SDK ``RunHooks`` subclass that drives the router (built on first use: lazy import)."""
+    from agents import RunHooks
+
+    class RouterHooks(RunHooks):
+        def __init__(self, adapter: AgentsRouter, inner: Any) -> None:
+            self.adapter, self.inner = adapter, inner
+
+        async def _inner(self, name: str, *args: Any) -> None:
+            if self.inner is not None:
+                await getattr(self.inner, name)(*args)
+
+        async def on_agent_start(self, context: Any, agent: Any) -> None:
+            st = _state()
+            st.offered.pop(agent.name, None)
+            st.started[agent.name] = (context.usage.total_tokens, context.usage.requests)
+            await self._inner("on_agent_start", context, agent)
+
+        async def on_tool_end(self, context: Any, agent: Any, tool: Any, result: Any) -> None:
+            _state().offered.pop(agent.name, None)  # its work changed the context: choose again
+            await self._inner("on_tool_end", context, agent, tool, result)
+
+        async def on_handoff(self, context: Any, from_agent: Any, to_agent: Any) -> None:
+            self.adapter._report(context, from_agent.name, to_agent.name)
+            await self._inner("on_handoff", context, from_agent, to_agent)
+
+        async def on_agent_end(self, context: Any, agent: Any, output: Any) -> None:
+            self.adapter._report(context, agent.name, END)
+            await self._inner("on_agent_end", context, agent, output)
+
+        async def on_llm_start(self, *args: Any) -> None:
+            await self._inner("on_llm_start", *args)
+
+        async def on_llm_end(self, *args: Any) -> None:
+            await self._inner("on_llm_end", *args)
+
+        async def on_tool_start(self, *args: Any) -> None:
+            await self._inner("on_tool_start", *args)
+
+    return RouterHooks
 
 
 class OfflineModel:
@@ -230,7 +234,7 @@ class OfflineModel:
             cid = f"{prefix}-{next(_CALL_IDS)}"  # unique across models: the SDK refuses reused ids
             return ResponseFunctionToolCall(id=cid, call_id=cid, type="function_call", name=name, arguments="{}")
 
-        class _Offline(Model):  # type: ignore[misc]
+        class _Offline(Model):
             async def get_response(self, system_instructions: Any, input: Any, model_settings: Any, tools: Any,
                                    output_schema: Any, handoffs: Any, tracing: Any, **_: Any) -> Any:
                 last = input[-1] if isinstance(input, list) and input else {}

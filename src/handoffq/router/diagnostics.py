@@ -244,17 +244,15 @@ def check_router(router: Router) -> list[str]:
 
 
 def _check_env_hook(router: Router) -> list[str]:
-    """HOOK(check_env): run ``handoffq.core.check.check_env`` on the router when it accepts one.
+    """HOOK(check_env): run ``handoffq.check_env`` on the router when it accepts one.
 
-    ``check_env`` (issue 9) validates a ``HandoffEnv``; a router is not an environment, so it
-    is called only if that module declares router support (``check_env.accepts_router``).
+    ``check_env`` (:mod:`handoffq.core.check`) validates a ``HandoffEnv`` by playing it; a
+    router is not an environment (its agents run in your code), so the checks above are the
+    router's own, and ``check_env`` is called only once it declares ``accepts_router = True``.
     """
-    try:
-        from handoffq.core import check  # type: ignore[attr-defined]
-    except ImportError:
+    from handoffq.core.check import check_env
+
+    if not getattr(check_env, "accepts_router", False):
         return []
-    fn = getattr(check, "check_env", None)
-    if fn is None or not getattr(fn, "accepts_router", False):
-        return []
-    result = fn(router)
+    result = check_env(router)
     return list(result) if isinstance(result, Iterable) and not isinstance(result, str) else []

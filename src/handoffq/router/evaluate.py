@@ -158,7 +158,7 @@ class Interval:
 
 def mean_interval(x: np.ndarray, confidence: float) -> Interval:
     """Mean of ``x`` with a Student-t interval (the mean itself when n < 2 or no spread)."""
-    from scipy import stats  # type: ignore[import-untyped]
+    from scipy import stats
 
     n = len(x)
     m = float(np.mean(x)) if n else math.nan
@@ -170,7 +170,7 @@ def mean_interval(x: np.ndarray, confidence: float) -> Interval:
 
 def wilson_interval(k: int, n: int, confidence: float) -> Interval:
     """A rate ``k / n`` with its Wilson score interval."""
-    from scipy import stats  # type: ignore[import-untyped]
+    from scipy import stats
 
     if n == 0:
         return Interval(math.nan, math.nan, math.nan)

@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final, Literal
 
+import numpy as np
+
 from handoffq.core.agent import Key
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.estimators import TabularEstimator
@@ -230,8 +232,10 @@ class AgentNode:
         if obs is UNSEEN:
             if chosen is not None:
                 return chosen
-            if explore and self.agent is not None:  # training: an unknown view is explored, not defaulted
-                return self.successors[cols[int(self.agent.rng.random() * len(cols))]]
+            if explore and self.agent is not None:  # training: explore over the initial values, as a new row would
+                init = np.full(len(self.successors), self._init_value())
+                a = self.agent
+                return self.successors[choose(init, np.asarray(cols), a.exploration, a.decisions, a.rng)]
             return self._route_unseen(cols)
         agent = self._learner()
         if not (self.learning if record is None else record):

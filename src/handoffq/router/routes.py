@@ -110,7 +110,7 @@ def draw_routes(rows: list[RouteRow], path: str | Path, title: str = "learned ro
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import networkx as nx  # type: ignore[import-untyped]
+    import networkx as nx
 
     names = list(dict.fromkeys(row.agent for row in rows))
     edges = {(src, "END" if dst == END else dst): v for (src, dst), v in _edges(rows).items()}

@@ -56,7 +56,7 @@ def view_from_json(obj: Any) -> Hashable:
     """Inverse of :func:`view_to_json`."""
     if isinstance(obj, dict):
         return tuple(view_from_json(v) for v in obj["t"])
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def describe_view(view: Any, width: int = 60) -> str:
