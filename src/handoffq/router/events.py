@@ -35,3 +35,6 @@ class RouterListener:
 
     def on_finish(self, task: Task, outcome: TaskOutcome) -> None:
         """A task finished (by END and ``finish``, by ``finish`` alone, or by the handoff cap)."""
+
+    def on_abandon(self, task: Task) -> None:
+        """A task was abandoned (nothing is learned from its pending decision)."""

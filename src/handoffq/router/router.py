@@ -295,6 +295,8 @@ class Task:
                 r.agents[self._last[0]].forget(self._last[1])
             self.abandoned = True
             r._open.pop(self.id, None)
+            for lst in r._listeners:
+                lst.on_abandon(self)
 
     # ------------------------------------------------------------ internals
     def _deliver(self, message: HandoffMessage, target: str) -> None:
