@@ -10,16 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from handoffq.router.errors import END
+from handoffq.router.errors import display_name
 from handoffq.router.persist import read_manifest
 from handoffq.router.routes import RouteRow, draw_routes, routes_table
 from handoffq.router.views import describe_view
 
 __all__ = ["routes_command", "routes_tables"]
-
-
-def _name(s: str) -> str:
-    return "END" if s == END else s
 
 
 def routes_tables(rows: list[RouteRow]) -> list[Any]:
@@ -40,10 +36,10 @@ def routes_tables(rows: list[RouteRow]) -> list[Any]:
         table.add_column("view")
         table.add_column("-> successor", style="bold")
         for succ in first.q:
-            table.add_column(f"Q {_name(succ)} (visits)", justify="right")
+            table.add_column(f"Q {display_name(succ)} (visits)", justify="right")
         for row in sorted(agent_rows, key=lambda r: -r.total_visits):
             cells = [f"{row.q[s]:+.3f} ({0 if row.visits is None else row.visits[s]})" for s in row.q]
-            table.add_row(describe_view(row.view, 50), _name(row.choice), *cells)
+            table.add_row(describe_view(row.view, 50), display_name(row.choice), *cells)
         tables.append(table)
     return tables
 

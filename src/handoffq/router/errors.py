@@ -31,3 +31,8 @@ def check_agent_name(name: object) -> str:
     if name == END:
         raise RouterError(f"{END!r} is the END successor and cannot name an agent")
     return name
+
+
+def display_name(successor: str) -> str:
+    """A successor as people read it: ``END`` for the END sentinel."""
+    return "END" if successor == END else successor

@@ -215,11 +215,12 @@ class EvalReport:
 
     def __str__(self) -> str:
         pct = f"{round(100 * self.confidence)}% intervals"
-        head = f"{'policy':<18} {'success':<22} {'net return':<24} {'cost':<22} {'loop rate':<22} handoffs/task"
+        w = max(len("policy"), *(len(n) for n in self.policies)) + 1
+        head = f"{'policy':<{w}} {'success':<22} {'net return':<24} {'cost':<22} {'loop rate':<22} handoffs/task"
         lines = [f"evaluation over {next(iter(self.policies.values())).n} tasks ({pct})", head]
         for p in self.policies.values():
             lines.append(
-                f"{p.name:<18} {p.success!s:<22} {p.net!s:<24} {p.cost!s:<22} {p.loop_rate!s:<22} {p.handoffs}"
+                f"{p.name:<{w}} {p.success!s:<22} {p.net!s:<24} {p.cost!s:<22} {p.loop_rate!s:<22} {p.handoffs}"
             )
         for c in self.comparisons:
             lines.append(f"net({c.first}) - net({c.other}) = {c.difference}")

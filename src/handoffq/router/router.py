@@ -36,7 +36,7 @@ from handoffq.core.agent import Key
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.exploration import Exploration
 from handoffq.router.diagnostics import DecisionRecord, ViewDiagnostics, ViewFinding, check_router
-from handoffq.router.errors import END, RouterError, TaskStateError
+from handoffq.router.errors import END, RouterError, TaskStateError, display_name
 from handoffq.router.events import RouterListener
 from handoffq.router.learners import LearnerSpec
 from handoffq.router.node import UNSEEN, AgentNode, UnseenPolicy
@@ -99,11 +99,11 @@ class Explanation:
 
     def __str__(self) -> str:
         rows = ", ".join(
-            f"{k}: Q={v:.3f}" + ("" if self.visits is None else f" ({self.visits[k]} visits)")
+            f"{display_name(k)}: Q={v:.3f}" + ("" if self.visits is None else f" ({self.visits[k]} visits)")
             for k, v in self.q.items()
         )
         seen = "" if self.seen else " [never seen]"
-        return f"{self.agent} at {self.view!r}{seen} -> {self.choice} ({rows})"
+        return f"{self.agent} at {self.view!r}{seen} -> {display_name(self.choice)} ({rows})"
 
 
 def _check_number(value: object, what: str, where: str) -> float:

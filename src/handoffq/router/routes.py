@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from handoffq.router.errors import END
+from handoffq.router.errors import END, display_name
 from handoffq.router.views import describe_view
 
 if TYPE_CHECKING:
@@ -65,9 +65,10 @@ def format_routes(rows: list[RouteRow]) -> str:
             out.append("  (MLP learner over numeric views: views cannot be listed; use Router.explain)")
             continue
         qs = "  ".join(
-            f"{k}={v:+.3f}" + ("" if row.visits is None else f"/{row.visits[k]}") for k, v in row.q.items()
+            f"{display_name(k)}={v:+.3f}" + ("" if row.visits is None else f"/{row.visits[k]}")
+            for k, v in row.q.items()
         )
-        out.append(f"  {describe_view(row.view, 40):<40} -> {row.choice:<12} Q/visits: {qs}")
+        out.append(f"  {describe_view(row.view, 40):<40} -> {display_name(row.choice):<12} Q/visits: {qs}")
     return "\n".join(out)
 
 
