@@ -25,7 +25,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from handoffq.router.errors import END, RouterError
 from handoffq.router.views import describe_view
@@ -43,8 +43,7 @@ class ViewWarning(UserWarning):
     """An agent's view cannot separate outcomes that differ (see :mod:`handoffq.router.diagnostics`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionRecord:
+class DecisionRecord(NamedTuple):
     """One decision of a finished task: the agent, its encoded view (None: not tabular), the
     successor it chose, and the discounted return ``G`` that followed."""
 

@@ -154,8 +154,15 @@ class RoutingAgent(ICQAgent):
                 f"agent {self.agent_id} received a message with no pending handoff (key {key!r})"
             ) from None
 
+    _fast_for: tuple[Any, Any] | None = None
+    _fast_ok: bool = False
+
     def _fast(self) -> bool:
-        return isinstance(self.q, TabularEstimator) and self.q.dense and self.visits.counts is not None
+        """A dense table and dense visit counts (re-checked only when either is replaced)."""
+        if self._fast_for is None or self._fast_for[0] is not self.q or self._fast_for[1] is not self.visits:
+            self._fast_for = (self.q, self.visits)
+            self._fast_ok = isinstance(self.q, TabularEstimator) and self.q.dense and self.visits.counts is not None
+        return self._fast_ok
 
     def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
         """``max_k Q(obs, k)`` over ``admissible`` (eq. 4)."""
