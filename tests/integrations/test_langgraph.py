@@ -75,7 +75,7 @@ class Messages(RouterListener):
 
 
 def test_checkpointer_interrupts_and_interleaved_threads_keep_their_own_decisions():
-    whole = Tabular(step_size=StepSize("constant", a0=1.0))
+    whole = Tabular(step_size=StepSize("constant", a0=1.0), try_each=0)
     router = Router(seed=0, epsilon=0.0, diagnostics=False)
     router.add_agent("ask", observe=lambda s: s["q"], successors=["human", "answer"], learner=whole)
     router.add_agent("human", observe=lambda s: s["q"], successors=["answer"], learner=whole)

@@ -22,7 +22,7 @@ def test_scalar_step_matches_the_schedule(kind):
 
 def test_fast_paths_compute_what_icq_agent_computes():
     rng = np.random.default_rng(3)
-    fast = make_agent(Tabular(), 3, 0.9, Exploration(epsilon=0.0), seed=0)
+    fast = make_agent(Tabular(try_each=0), 3, 0.9, Exploration(epsilon=0.0), seed=0)
     ref = ICQAgent(0, (16,), [0, 1, 2], 0.9, estimator=TabularEstimator((16,), 3), exploration=Exploration(epsilon=0.0))
     for i in range(300):
         obs = (int(rng.integers(16)),)
@@ -36,7 +36,7 @@ def test_fast_paths_compute_what_icq_agent_computes():
 
 
 def test_grow_table_keeps_values_and_visits():
-    a = make_agent(Tabular(), 2, 0.9, Exploration(epsilon=0.0), seed=0)
+    a = make_agent(Tabular(try_each=0), 2, 0.9, Exploration(epsilon=0.0), seed=0)
     a.decide((5,), [0, 1], key="k")
     a.receive(HandoffMessage(0.0, 1, 2.0), key="k")
     grow_table(a, 64)
@@ -68,3 +68,15 @@ def test_vector_mlp_learns_a_view_dependent_choice_with_one_thread():
         k = a.decide((x, 1.0 - x), [0, 1], key=i)
         a.receive(HandoffMessage(0.0, 1, float(k == (x > 0.5))), key=i)
     assert a.greedy_successor((0.9, 0.1), [0, 1]) == 1 and a.greedy_successor((0.1, 0.9), [0, 1]) == 0
+
+
+def test_try_each_tries_every_successor_before_exploiting():
+    a = make_agent(Tabular(try_each=2), 3, 0.9, Exploration(epsilon=0.0), seed=0)
+    picks = []
+    for i in range(6):
+        k = a.decide((0,), [0, 1, 2], key=i)
+        picks.append(k)
+        a.receive(HandoffMessage(0.0, 1, 1.0 if k == 2 else 0.0), key=i)
+    assert sorted(picks) == [0, 0, 1, 1, 2, 2]
+    assert all(a.decide((0,), [0, 1, 2], key=("g", j)) == 2 for j in range(5))  # then greedy: 2
+    assert a.decide((1,), [0, 1], key="r") in (0, 1)

@@ -24,9 +24,10 @@ class Recorder(RouterListener):
 
 def _pipeline(**kw: object) -> Router:
     r = Router(seed=0, diagnostics=False, **kw)  # type: ignore[arg-type]
-    r.add_agent("a", observe=lambda x: x["a"], successors=["b", "c", END], fallback="b")
-    r.add_agent("b", observe=lambda x: x["b"], successors=["c", END], fallback="c")
-    r.add_agent("c", observe=lambda x: x["c"], successors=[END], fallback=END)
+    plain = Tabular(try_each=0)  # choices below are exact: no first tries of each successor
+    r.add_agent("a", observe=lambda x: x["a"], successors=["b", "c", END], fallback="b", learner=plain)
+    r.add_agent("b", observe=lambda x: x["b"], successors=["c", END], fallback="c", learner=plain)
+    r.add_agent("c", observe=lambda x: x["c"], successors=[END], fallback=END, learner=plain)
     return r
 
 
@@ -70,7 +71,7 @@ def test_messages_carry_value_duration_and_weighted_cost():
 
 def test_each_reply_updates_its_own_task_when_tasks_interleave():
     r = Router(seed=0, diagnostics=False, epsilon=0.0)
-    whole = Tabular(step_size=StepSize("constant", a0=1.0))  # each update takes the whole target
+    whole = Tabular(step_size=StepSize("constant", a0=1.0), try_each=0)  # each update takes the whole target
     r.add_agent("p", observe=lambda x: x, successors=["q"], learner=whole)
     r.add_agent("q", observe=lambda x: x, successors=[END], learner=whole)
     t1, t2 = r.start_task(), r.start_task()
@@ -199,6 +200,13 @@ def test_bad_calls_fail_with_one_line_naming_the_problem(call, match):
     t = _pipeline().start_task()
     with pytest.raises(RouterError, match=match):
         call(t)
+
+
+def test_an_agent_without_observe_explains_that_the_artifact_is_its_view():
+    r = Router(diagnostics=False)
+    r.add_agent("a", successors=[END])
+    with pytest.raises(RouterError, match="has no observe function, so the artifact itself is its view"):
+        r.start_task().next("a", {"topic": "x"})
 
 
 def test_out_of_order_reports_are_refused():

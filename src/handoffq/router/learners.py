@@ -49,23 +49,29 @@ class Tabular:
     """A table over the agent's hashable views.
 
     ``step_size``: the step-size schedule (default ``a0 / visits**0.7``); ``init``: the initial
-    Q value of every (view, successor) pair; ``max_views``: the largest vocabulary.
+    Q value of every (view, successor) pair; ``max_views``: the largest vocabulary;
+    ``try_each``: while exploring, a successor that has taught this view fewer than this many
+    replies is tried before any other (a predecessor learns a successor's value one visit late:
+    the first reply carries the successor's value before it learned anything).
     """
 
     step_size: StepSize = field(default_factory=StepSize)
     init: float = 0.0
     max_views: int = 100_000
+    try_each: int = 3
 
     kind: Literal["tabular"] = "tabular"
 
     def __post_init__(self) -> None:
         if int(self.max_views) < 1:
             raise RouterError(f"max_views must be >= 1, got {self.max_views}")
+        if int(self.try_each) < 0:
+            raise RouterError(f"try_each must be >= 0, got {self.try_each}")
 
     def as_json(self) -> dict[str, Any]:
         """The settings, for the saved file."""
         s = self.step_size
-        return {"kind": self.kind, "init": self.init, "max_views": self.max_views,
+        return {"kind": self.kind, "init": self.init, "max_views": self.max_views, "try_each": self.try_each,
                 "step_size": {"kind": s.kind, "a0": s.a0, "t0": s.t0, "power": s.power}}
 
 
@@ -145,6 +151,18 @@ class RoutingAgent(ICQAgent):
 
     greedy_next: bool = False
     forced_next: int | None = None
+    try_each: int = 0
+
+    def _untried(self, row: int, cols: list[int]) -> list[int]:
+        """The admissible columns of ``row`` with the fewest replies, if below ``try_each``."""
+        if self.try_each <= 0:
+            return []
+        counts = self.visits.counts
+        assert counts is not None
+        base = int(row) * len(self.candidates)
+        seen = [int(counts[base + c]) for c in cols]
+        low = min(seen)
+        return [c for c, n in zip(cols, seen) if n == low] if low < self.try_each else []
 
     def _pop_pending(self, key: Key) -> tuple[Any, int]:
         try:
@@ -174,11 +192,16 @@ class RoutingAgent(ICQAgent):
     def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
         if self.forced_next is not None:
             return self.forced_next
-        if not self._fast() or (self.exploration.kind != "epsilon" and not self.greedy_next):
+        fast = self._fast()
+        cols = list(admissible)
+        if not self.greedy_next and fast:
+            untried = self._untried(obs[0], cols)
+            if untried:
+                return untried[int(self.rng.random() * len(untried))]
+        if not fast or (self.exploration.kind != "epsilon" and not self.greedy_next):
             if self.greedy_next:
                 return greedy(self.q.values(obs), self.columns(admissible))
             return super()._choose(obs, admissible)
-        cols = list(admissible)
         if not self.greedy_next and self.rng.random() < self.exploration.epsilon_at(self.decisions):
             return int(cols[int(self.rng.random() * len(cols))])
         row = self.q.table[obs[0]].tolist()  # type: ignore[attr-defined]
@@ -249,8 +272,10 @@ def make_agent(spec: LearnerSpec, n_successors: int, gamma: float, exploration: 
     cands = list(range(n_successors))
     if isinstance(spec, Tabular):
         est = TabularEstimator((_FIRST_CAPACITY,), n_successors, init=spec.init)
-        return RoutingAgent(0, (_FIRST_CAPACITY,), cands, gamma, estimator=est, exploration=exploration,
-                            schedule=spec.step_size, seed=seed)
+        agent = RoutingAgent(0, (_FIRST_CAPACITY,), cands, gamma, estimator=est, exploration=exploration,
+                             schedule=spec.step_size, seed=seed)
+        agent.try_each = int(spec.try_each)
+        return agent
     if dim is None:
         raise RouterError("an MLP learner needs its view length (dim) before it is built")
     mlp = VectorMLPEstimator(dim, n_successors, width=spec.width, depth=spec.depth, lr=spec.lr,

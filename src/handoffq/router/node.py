@@ -167,7 +167,16 @@ class AgentNode:
                 self.dim = len(vec)
                 self.agent = self._build(self.dim)
             return vec
-        row = self.vocab.get(raw)
+        try:
+            row = self.vocab.get(raw)
+        except RouterError:
+            if self.observe is identity:
+                raise RouterError(
+                    f"agent {self.name!r} has no observe function, so the artifact itself is its view, and a "
+                    f"{type(raw).__name__} cannot be one: add_agent({self.name!r}, observe=lambda artifact: ...) "
+                    "returning a hashable view (a tuple, str, int or bool)"
+                ) from None
+            raise
         if row is not None:
             return (row,)
         if add and not self.vocab.full:
@@ -241,10 +250,11 @@ class AgentNode:
         if not (self.learning if record is None else record):
             if chosen is not None:
                 return chosen
-            q = agent.q.values(obs)  # type: ignore[arg-type]
-            arr = agent.columns(cols)
-            col = choose(q, arr, agent.exploration, agent.decisions, agent.rng) if explore else greedy(q, arr)
-            return self.successors[col]
+            agent.greedy_next = not explore
+            try:
+                return self.successors[agent._choose(obs, cols)]  # type: ignore[arg-type]
+            finally:
+                agent.greedy_next = False
         agent.greedy_next = not explore
         agent.forced_next = self._col[chosen] if chosen is not None else None
         try:
