@@ -10,7 +10,15 @@ import pytest
 
 from handoffq import END, Router
 from handoffq.learn.schedules import StepSize
-from handoffq.router import RouterError, RouterListener, Tabular, TaskStateError, UnseenViewError, UnseenViewWarning
+from handoffq.router import (
+    MLP,
+    RouterError,
+    RouterListener,
+    Tabular,
+    TaskStateError,
+    UnseenViewError,
+    UnseenViewWarning,
+)
 from handoffq.router.demo import build_router, run_doc
 
 
@@ -294,3 +302,25 @@ def test_demo_pipeline_beats_the_full_chain_when_views_suffice():
         t = r.start_task()
         total += t.finish(run_doc(s, t.next)).reward
     assert total / 500 > 0.9  # the fixed full chain scores about 0.6 (tests/router/test_evaluate.py)
+
+
+def test_mlp_router_learns_a_view_dependent_successor_from_numeric_views():
+    topics = ["invoice", "crash", "thanks"]
+    best = {"invoice": "billing", "crash": "tech", "thanks": END}
+
+    def onehot(t: dict) -> list[float]:
+        return [float(t["topic"] == k) for k in topics]
+
+    r = Router(seed=1, diagnostics=False)
+    for name, succ in (("triage", ["billing", "tech", END]), ("billing", [END]), ("tech", [END])):
+        r.add_agent(name, observe=onehot, successors=succ, learner=MLP(width=32))
+    rng = random.Random(1)
+    for _ in range(500):
+        ticket = {"topic": rng.choice(topics)}
+        task = r.start_task()
+        agent, path = "triage", []
+        while agent != END:
+            path.append(agent)
+            agent = task.next(agent, ticket, cost=0.01)
+        task.finish(1.0 if (path[1] if len(path) > 1 else END) == best[ticket["topic"]] else 0.0)
+    assert {k: r.explain("triage", {"topic": k}).choice for k in topics} == best
