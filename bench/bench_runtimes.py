@@ -7,14 +7,15 @@ Two workloads, each timed under both runners in the same run:
   (default 50 ms) standing for a real model served elsewhere. The latency is a
   ``time.sleep`` in a wrapper backend: nothing here calls a language model.
 
-For the LLM workload the Ray runner is also timed at several numbers of concurrent
+For the LLM workload the batched in-process runner (a thread pool steps its slots, so
+latency overlaps) and the Ray runner are also timed at several numbers of concurrent
 episodes (environment actors x episodes per actor) to show how throughput grows with
 concurrency. Actor start-up is timed separately and excluded from the rates.
 
 Usage::
 
     python bench/bench_runtimes.py [--quick] [--seed N] [--latency 0.05] [--num-cpus N]
-                                   [--out results.json]
+                                   [--json results.json]
 """
 
 from __future__ import annotations
@@ -99,11 +100,25 @@ def time_inprocess(env: Any, budget: int, seed: int) -> dict[str, float]:
     }
 
 
+def time_batched(env: Any, budget: int, seed: int, slots: int) -> dict[str, float]:
+    """The batched runner over ``slots`` copies of ``env`` stepped in a thread pool."""
+    from handoffq.core.vec import SyncVecEnv
+    from handoffq.runtime.inprocess import BatchedRunner
+
+    team = make_team(env, seed=seed, exploration=Exploration(epsilon=0.2))
+    runner = BatchedRunner(SyncVecEnv(env, slots, seed=seed, threads=slots), team, seed=seed)
+    t0 = time.perf_counter()
+    stats = runner.train(budget)
+    dt = time.perf_counter() - t0
+    return {"concurrency": slots, "handoffs": stats.handoffs, "episodes": stats.episodes, "seconds": dt,
+            "handoffs_per_s": stats.handoffs / dt, "episodes_per_s": stats.episodes / dt}
+
+
 def time_ray(
     env: Any, budget: int, seed: int, actors: int, slots: int, **kw: Any
 ) -> dict[str, float]:
     """The same for the Ray runner with ``actors`` x ``slots`` concurrent episodes."""
-    from handoffq.runtime.ray_runner import RayRunner
+    from handoffq.runtime.ray import RayRunner
 
     team = make_team(env, seed=seed, exploration=Exploration(epsilon=0.2))
     t0 = time.perf_counter()
@@ -121,7 +136,7 @@ def time_ray(
         "concurrency": actors * slots,
         "env_actors": actors,
         "episodes_per_actor": slots,
-        **{k: v for k, v in kw.items() if k in ("message_batch", "threaded_env")},
+        **{k: v for k, v in kw.items() if k == "threaded_env"},
         "handoffs": stats.handoffs,
         "episodes": stats.episodes,
         "seconds": dt,
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--latency", type=float, default=0.05, help="seconds per simulated LLM call")
     ap.add_argument("--num-cpus", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures as JSON here")
     args = ap.parse_args(argv)
 
     import ray
@@ -181,10 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     syn = {"inprocess": base, "ray": []}
     print("synthetic IC-SMDP (4 agents, 12 interface states; CPU-bound, ~0.1 ms per invocation)")
     print(_row("in-process", base, base))
-    for kw in [{}] if q else [{}, {"message_batch": 16}]:
-        r = time_ray(env, 1_000 if q else 3_000, args.seed, 2, 4, **kw)
+    for actors, slots in [(2, 4)] if q else [(2, 4), (2, 32)]:
+        r = time_ray(env, 1_000 if q else 3_000, args.seed, actors, slots)
         syn["ray"].append(r)
-        print(_row(f"ray {kw or 'defaults'}", r, base))
+        print(_row(f"ray {actors} env actors x {slots}", r, base))
     res["synthetic"] = syn
 
     # ------------------------------------------------------------- LLM workflow
@@ -198,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         llm = {"inprocess": base, "ray": []}
         print(f"LLM math workflow, simulated backend, {args.latency * 1000:.0f} ms per LLM call")
         print(_row("in-process", base, base))
+        llm["batched"] = []
+        for slots in (4, 16) if q else (4, 16, 64):
+            r = time_batched(llm_env, max(40, slots * (20 if q else 40)), args.seed, slots)
+            llm["batched"].append(r)
+            print(_row(f"batched in-process x {slots} (threads)", r, base))
         points = (
             [(1, 1), (2, 4), (2, 16)] if q else [(1, 1), (1, 4), (2, 4), (2, 8), (2, 16), (4, 16)]
         )
@@ -210,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         res["llm_workflow"] = llm
 
     ray.shutdown()
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(res, indent=2))
-        print(f"wrote {args.out}")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=2))
+        print(f"wrote {args.json}")
     return 0
 
 

@@ -18,7 +18,7 @@ from handoffq.core.channel import Auditor, Channel
 from handoffq.core.env import HandoffEnv, VecHandoffEnv
 from handoffq.core.vec import SyncVecEnv
 from handoffq.runtime.base import DEFAULT_EVAL_CAP, EvalStats, Progress, TrainStats, check_team
-from handoffq.runtime.loop import EpisodeLoop, EpisodeRecord, LocalTeam
+from handoffq.runtime.loop import EpisodeLoop, Episodes, LocalTeam
 
 __all__ = ["BatchedRunner", "InProcessRunner", "LoopRunner", "evaluate_team"]
 
@@ -62,10 +62,10 @@ class LoopRunner:
             self._tally(n, finished, progress)
         return self._close_stats()
 
-    def _tally(self, n: int, finished: list[EpisodeRecord], progress: Progress | None) -> None:
+    def _tally(self, n: int, finished: Episodes, progress: Progress | None) -> None:
         self.stats.handoffs += n
         self.stats.episodes += len(finished)
-        self.stats.returns.extend(r.ret for r in finished)
+        self.stats.returns.extend(finished.ret.tolist())
         if progress is not None and n:
             progress(n)
 
@@ -121,7 +121,7 @@ def evaluate_team(
     capped = 0
     while loop.running:
         _, finished = loop.round()
-        returns.extend(r.ret for r in finished)
-        capped += sum(r.capped for r in finished)
+        returns.extend(finished.ret.tolist())
+        capped += int(finished.capped.sum())
     mean = sum(returns) / max(len(returns), 1)
     return EvalStats(mean, len(returns), capped, returns)

@@ -31,17 +31,31 @@ from handoffq.core.agent import HandoffAgent, OwnView
 from handoffq.core.channel import Channel, Delivery, deliver_replies, group_by
 from handoffq.core.env import VecHandoffEnv
 
-__all__ = ["EpisodeLoop", "EpisodeRecord", "LocalTeam", "Team"]
+__all__ = ["EpisodeLoop", "Episodes", "LocalTeam", "Team"]
 
 
 @dataclass(frozen=True, slots=True)
-class EpisodeRecord:
-    """A finished episode: discounted return, handoffs, primitive steps, cut by the cap."""
+class Episodes:
+    """Episodes that finished in a round (arrays, one entry each): discounted return, handoffs,
+    primitive steps, and whether ``max_handoffs`` cut it."""
 
-    ret: float
-    handoffs: int
-    steps: int
-    capped: bool = False
+    ret: np.ndarray
+    handoffs: np.ndarray
+    steps: np.ndarray
+    capped: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ret)
+
+    @staticmethod
+    def join(parts: list[Episodes]) -> Episodes:
+        """One batch from several (an empty batch from none)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            e = np.zeros(0)
+            return Episodes(e, e.astype(np.int64), e.astype(np.int64), e.astype(bool))
+        return Episodes(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ret", "handoffs", "steps", "capped")))
 
 
 class Team(Protocol):
@@ -156,7 +170,7 @@ class EpisodeLoop:
         """Slots with an episode in progress."""
         return int((~self.idle).sum())
 
-    def round(self, limit: int | None = None) -> tuple[int, list[EpisodeRecord]]:
+    def round(self, limit: int | None = None) -> tuple[int, Episodes]:
         """Play one invocation in (at most ``limit`` of) the running slots.
 
         Returns the handoffs played and the episodes that finished.
@@ -164,12 +178,12 @@ class EpisodeLoop:
         slots = np.flatnonzero(~self.idle)
         if limit is not None:
             slots = slots[: max(int(limit), 0)]
-        finished: list[EpisodeRecord] = []
+        finished: list[Episodes] = []
         if len(slots) and self.n_local.any():
             slots = self._local_phase(slots, finished)
         if len(slots):
             self._handoff_phase(slots, finished)
-        return len(slots), finished
+        return len(slots), Episodes.join(finished)
 
     def abandon(self) -> int:
         """Drop every running episode (e.g. an agent it used died) and restart its slot.
@@ -188,7 +202,7 @@ class EpisodeLoop:
     def _keys(self, slots: np.ndarray) -> np.ndarray:
         return slots + self.key_offset if self.key_offset else slots
 
-    def _local_phase(self, slots: np.ndarray, finished: list[EpisodeRecord]) -> np.ndarray:
+    def _local_phase(self, slots: np.ndarray, finished: list[Episodes]) -> np.ndarray:
         env = self.env
         active = env.active()[slots]
         local = self.n_local[active] > 0
@@ -226,7 +240,7 @@ class EpisodeLoop:
             out.append((a, self._keys(s), reward[rows], post, mask, t))
         return out
 
-    def _handoff_phase(self, slots: np.ndarray, finished: list[EpisodeRecord]) -> None:
+    def _handoff_phase(self, slots: np.ndarray, finished: list[Episodes]) -> None:
         env = self.env
         active = env.active()[slots]
         groups = group_by(active)
@@ -280,11 +294,10 @@ class EpisodeLoop:
             mask[ok] = env.mask(s[ok], d.agent)
         return OwnView(obs, mask, ok)
 
-    def _finish(self, ended: np.ndarray, capped: np.ndarray, finished: list[EpisodeRecord]) -> None:
+    def _finish(self, ended: np.ndarray, capped: np.ndarray, finished: list[Episodes]) -> None:
         if not len(ended):
             return
-        for s, c in zip(ended.tolist(), capped.tolist()):
-            finished.append(EpisodeRecord(float(self.ret[s]), int(self.handoffs[s]), int(self.steps[s]), bool(c)))
+        finished.append(Episodes(self.ret[ended], self.handoffs[ended], self.steps[ended], np.asarray(capped, bool)))
         self.ret[ended] = 0.0
         self.disc[ended] = 1.0
         self.handoffs[ended] = 0

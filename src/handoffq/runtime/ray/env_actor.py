@@ -93,7 +93,7 @@ class EpisodeActor:
                 continue
             in_row = 0
             done += h
-            episodes.extend((r.ret, r.handoffs, r.steps) for r in finished)
+            episodes.extend(zip(finished.ret.tolist(), finished.handoffs.tolist(), finished.steps.tolist()))
         return {"handoffs": done, "steps": loop.primitive_steps - steps0, "episodes": episodes, "abandoned": abandoned}
 
     def evaluate(self, seed: int, episodes: int, max_handoffs: int) -> list[tuple[float, bool]]:
@@ -102,7 +102,8 @@ class EpisodeActor:
         loop = EpisodeLoop(vec, self.team, Channel(), learn=False, max_handoffs=max_handoffs, max_episodes=episodes)
         out: list[tuple[float, bool]] = []
         while loop.running:
-            out.extend((r.ret, r.capped) for r in loop.round()[1])
+            done = loop.round()[1]
+            out.extend(zip(done.ret.tolist(), done.capped.tolist()))
         return out
 
     def audit_log(self) -> list[tuple[int, int, Any]]:
