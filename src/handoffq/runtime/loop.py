@@ -55,7 +55,8 @@ class Episodes:
         if not parts:
             e = np.zeros(0)
             return Episodes(e, e.astype(np.int64), e.astype(np.int64), e.astype(bool))
-        return Episodes(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("ret", "handoffs", "steps", "capped")))
+        fields = ("ret", "handoffs", "steps", "capped")
+        return Episodes(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
 
 class Team(Protocol):
