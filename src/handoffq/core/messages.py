@@ -21,6 +21,8 @@ class MessageError(HandoffqError, ValueError):
 
 
 def _finite(name: str, x: object) -> float:
+    if type(x) is float and math.isfinite(x):  # the common case, without the ABC checks
+        return x
     if isinstance(x, bool) or not isinstance(x, Real):
         raise MessageError(f"handoff message field '{name}' must be a real number, got {x!r}")
     value = float(x)
@@ -30,6 +32,8 @@ def _finite(name: str, x: object) -> float:
 
 
 def _duration(x: object) -> int:
+    if type(x) is int and x >= 1:  # the common case
+        return x
     if isinstance(x, bool):
         raise MessageError(f"handoff message field 'duration' must be a positive integer, got {x!r}")
     if isinstance(x, Real) and not isinstance(x, Integral):
