@@ -202,6 +202,11 @@ def list_experiments() -> None:
         out_console.print(f"{n:10s} {get(n).description}")
 
 
+from handoffq.services.cli import register as _register_services  # noqa: E402 - typer only; the web stack loads lazily
+
+_register_services(app)
+
+
 def _fail(exc: BaseException) -> None:
     """Print a user error as one line (exit status 2); re-raise anything else."""
     from rich.markup import escape

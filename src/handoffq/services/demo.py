@@ -1,0 +1,81 @@
+"""A small pipeline to try services on (tests, the benchmark, ``examples/services``).
+
+Tasks are ``{"kind": "math" | "code" | "text", "trace": [...]}``. Four agents - ``triage``
+(the entry), ``math``, ``code``, ``review`` - each append their name to the trace at a cost
+of 1; the judge pays 1 when the task got what it needed: a math task the math agent, a code
+task the code agent *and then* a review, a text task a review. With a cost weight the best
+routes are therefore triage -> math -> END, triage -> code -> review -> END and
+triage -> review -> END, and every agent must learn its part from its own view (the kind).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoffq.services.work import WorkResult
+
+__all__ = ["AGENTS", "KINDS", "SUCCESSORS", "best_route", "judge", "code", "kind_view", "math", "new_task", "noop", "review", "triage"]
+
+KINDS = ("math", "code", "text")
+SUCCESSORS: dict[str, list[str]] = {
+    "triage": ["math", "code", "review"],
+    "math": ["__end__", "review"],
+    "code": ["__end__", "review"],
+    "review": ["__end__", "math"],
+}
+AGENTS = tuple(SUCCESSORS)
+
+
+def new_task(i: int) -> dict[str, Any]:
+    """Task ``i`` (the kinds take turns)."""
+    return {"kind": KINDS[i % len(KINDS)], "trace": []}
+
+
+def _step(name: str, artifact: dict[str, Any]) -> WorkResult:
+    return WorkResult({**artifact, "trace": [*artifact["trace"], name]}, cost=1.0, duration=1)
+
+
+def triage(artifact: dict[str, Any]) -> WorkResult:
+    """The triage agent's work."""
+    return _step("triage", artifact)
+
+
+def math(artifact: dict[str, Any]) -> WorkResult:
+    """The math agent's work."""
+    return _step("math", artifact)
+
+
+def code(artifact: dict[str, Any]) -> WorkResult:
+    """The code agent's work."""
+    return _step("code", artifact)
+
+
+def review(artifact: dict[str, Any]) -> WorkResult:
+    """The review agent's work."""
+    return _step("review", artifact)
+
+
+def noop(artifact: Any) -> Any:
+    """A work that returns the artifact unchanged (overhead measurements)."""
+    return artifact
+
+
+def kind_view(artifact: dict[str, Any]) -> str:
+    """Every agent's own view: the task's kind."""
+    return str(artifact["kind"])
+
+
+def judge(artifact: dict[str, Any]) -> float:
+    """1 if the task got what it needed, else 0."""
+    trace = list(artifact["trace"])
+    kind = artifact["kind"]
+    if kind == "math":
+        return 1.0 if "math" in trace else 0.0
+    if kind == "code":
+        return 1.0 if "code" in trace and "review" in trace[trace.index("code"):] else 0.0
+    return 1.0 if "review" in trace else 0.0
+
+
+def best_route(kind: str) -> list[str]:
+    """The cheapest route that earns the reward, for checking what was learned."""
+    return {"math": ["triage", "math"], "code": ["triage", "code", "review"], "text": ["triage", "review"]}[kind]
