@@ -40,12 +40,7 @@ class Net:
 
     def fresh_socket(self, name: str) -> Any:
         """A new socket on the same port (to restart a service there)."""
-        import socket
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", int(self.url[name].rsplit(":", 1)[1])))
-        return sock
+        return bound_socket(port=int(self.url[name].rsplit(":", 1)[1]))
 
 
 def demo_options(net: Net, tmp: Path, name: str, **kw: Any) -> ServiceOptions:
@@ -79,21 +74,7 @@ def local() -> Iterator[LocalServices]:
 
 @pytest.fixture
 def node_factory() -> Callable[[ServiceOptions], Any]:
-    """The real AgentNode when the router is there, else the tests' stand-in."""
-    try:
-        import handoffq.router.node  # noqa: F401
-    except ImportError:
-        from standin import StandInNode
-
-        from handoffq.services.hosting import HostedNode
-        from handoffq.services.work import load_callable
-
-        def factory(o: ServiceOptions) -> HostedNode:
-            observe = load_callable(o.observe, "--observe") if o.observe else None
-            return HostedNode(StandInNode(o.name, list(o.successors), observe=observe, seed=o.seed,
-                                          epsilon=o.epsilon, gamma=o.gamma))
-
-        return factory
+    """Builds each agent's AgentNode from its options (what serve-agent does)."""
     from handoffq.services.config import build_node
 
     return build_node

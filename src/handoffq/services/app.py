@@ -51,7 +51,7 @@ class BodyLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                return  # the client went away mid-body: nothing to answer, nothing to act on
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:

@@ -44,8 +44,8 @@ def serve_agent(
     port: int = typer.Option(8700, "--port", help="port to listen on", rich_help_panel=_NET),
     url: str = typer.Option(None, "--url", help="the base URL peers reach this service at (default "
                             "http://HOST:PORT)", rich_help_panel=_NET),
-    forward: str = typer.Option("a2a", "--forward", help="how handoffs are sent: a2a (A2A SendMessage) or http "
-                                "(POST /v1/handoff); replies are always POST /v1/reply", rich_help_panel=_NET),
+    forward: str = typer.Option("http", "--forward", help="how handoffs are sent: http (POST /v1/handoff) or a2a "
+                                "(A2A SendMessage); replies are always POST /v1/reply", rich_help_panel=_NET),
     a2a: bool = typer.Option(True, "--a2a/--no-a2a", help="also accept handoffs as A2A (/a2a, agent card)",
                              rich_help_panel=_NET),
     window: float = typer.Option(30.0, "--window", help="seconds a message's timestamp may differ from this "
@@ -63,6 +63,8 @@ def serve_agent(
     unseen: str = typer.Option("add", "--unseen", help="views never seen when not learning: add, fallback, error",
                                rich_help_panel=_LEARN),
     fallback: str = typer.Option(None, "--fallback", help="successor for unseen views", rich_help_panel=_LEARN),
+    learn_in_serve: bool = typer.Option(True, "--learn-in-serve/--no-learn-in-serve", help="in serve mode, still "
+                                        "learn from replies (as the router)", rich_help_panel=_LEARN),
     mode: str = typer.Option("train", "--mode", help="train (explore, learn), serve (greedy, learn) or frozen "
                              "(greedy, no updates); a task's own mode can only lower it", rich_help_panel=_LEARN),
     cost_weight: float = typer.Option(0.0, "--cost-weight", help="R = -cost_weight * cost of this agent's work",
@@ -127,7 +129,7 @@ def serve_agent(
                 peers=dict(parse_peer(p, "--peer") for p in peer),
                 end=parse_peer(end, "--end") if end else None, accept_from=list(accept_from), key_file=key_file,
                 learner=learner, gamma=gamma, epsilon=epsilon, epsilon_decay=epsilon_decay, epsilon_min=epsilon_min,
-                seed=seed, unseen=unseen, fallback=fallback, mode=mode, cost_weight=cost_weight,
+                seed=seed, unseen=unseen, fallback=fallback, mode=mode, learn_in_serve=learn_in_serve, cost_weight=cost_weight,
                 max_handoffs=max_handoffs, penalty=penalty, inbox_size=inbox_size, outbox_size=outbox_size,
                 concurrency=concurrency, work_threads=work_threads, max_artifact_bytes=max_artifact_bytes,
                 max_reply_bytes=max_reply_bytes, window=window, checkpoint_every=checkpoint_every,

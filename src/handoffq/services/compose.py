@@ -174,10 +174,11 @@ class Pipeline:
         python: the interpreter that runs the children.
         env: extra environment for every child.
         restart: restart a child that exits without being asked to.
+        log_level: the children's ``--log-level``.
     """
 
     def __init__(self, path: str | os.PathLike[str], python: str = sys.executable,
-                 env: dict[str, str] | None = None, restart: bool = True) -> None:
+                 env: dict[str, str] | None = None, restart: bool = True, log_level: str = "info") -> None:
         self.path = Path(path).resolve()
         self.options, self.pipe = load_pipeline(self.path)
         key_file = self.pipe.get("key_file")
@@ -185,6 +186,7 @@ class Pipeline:
         self.python = python
         self.env = dict(env or {})
         self.restart = restart
+        self.log_level = log_level
         self.entry = str(self.pipe.get("entry", next(n for n, o in self.options.items() if o.role == "agent")))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.restarts: dict[str, int] = dict.fromkeys(self.options, 0)
@@ -204,7 +206,8 @@ class Pipeline:
         return {**os.environ, **self.env, **self.ring(name).to_env()}
 
     def _spawn(self, name: str) -> None:
-        cmd = [self.python, "-m", "handoffq.services", "serve-agent", "--compose", str(self.path), "--service", name]
+        cmd = [self.python, "-m", "handoffq.services", "serve-agent", "--compose", str(self.path), "--service", name,
+               "--log-level", self.log_level]
         self.procs[name] = subprocess.Popen(cmd, env=self._child_env(name), stdin=subprocess.DEVNULL)
 
     def start(self, timeout: float = 60.0) -> None:
@@ -278,11 +281,17 @@ class Pipeline:
         self.stop()
 
     def stats(self) -> dict[str, dict[str, Any]]:
-        """``/v1/stats`` of every service."""
+        """``/v1/stats`` of every service (``{"ready": False, "error": ...}`` for one that is down)."""
         import httpx
 
+        out: dict[str, dict[str, Any]] = {}
         with httpx.Client(timeout=5.0) as http:
-            return {n: http.get(self.url(n) + "/v1/stats").json() for n in self.options}
+            for name in self.options:
+                try:
+                    out[name] = http.get(self.url(name) + "/v1/stats").json()
+                except httpx.HTTPError as exc:
+                    out[name] = {"name": name, "ready": False, "error": f"{type(exc).__name__}: {exc}"}
+        return out
 
     async def submit_many(self, tasks: list[tuple[str, Any]], mode: str = "train", concurrency: int = 64) -> int:
         """Submit ``(task id, artifact)`` pairs to the entry agent; how many were accepted."""

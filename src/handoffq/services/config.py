@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from handoffq.router.errors import END
 from handoffq.services.delivery import RetryPolicy, Sender
 from handoffq.services.hosting import HostedNode
 from handoffq.services.journal import Journal
@@ -24,7 +25,7 @@ from handoffq.services.work import load_callable
 
 __all__ = ["END_LABEL", "ServiceOptions", "build_node", "build_service", "parse_peer"]
 
-END_LABEL = "__end__"
+END_LABEL = END
 """The successor label that ends a task (the router's ``END``); its address is the judge."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -69,6 +70,7 @@ class ServiceOptions:
     unseen: str = "add"
     fallback: str | None = None
     mode: str = "train"
+    learn_in_serve: bool = True
     cost_weight: float = 0.0
     max_handoffs: int = 32
     penalty: float = 0.0
@@ -159,7 +161,7 @@ def build_node(o: ServiceOptions) -> HostedNode:
     exploration = Exploration(epsilon=o.epsilon, decay=o.epsilon_decay, epsilon_min=o.epsilon_min)
     node = AgentNode(o.name, list(o.successors), observe=observe, learner=o.learner, gamma=o.gamma,
                      exploration=exploration, seed=o.seed, unseen=o.unseen, fallback=o.fallback)  # type: ignore[arg-type]
-    return HostedNode(node)
+    return HostedNode(node, learn_in_serve=o.learn_in_serve)
 
 
 def settings_of(o: ServiceOptions) -> ServiceSettings:

@@ -2,10 +2,11 @@
 
 Tasks are ``{"kind": "math" | "code" | "text", "trace": [...]}``. Four agents - ``triage``
 (the entry), ``math``, ``code``, ``review`` - each append their name to the trace at a cost
-of 1; the judge pays 1 when the task got what it needed: a math task the math agent, a code
-task the code agent *and then* a review, a text task a review. With a cost weight the best
-routes are therefore triage -> math -> END, triage -> code -> review -> END and
-triage -> review -> END, and every agent must learn its part from its own view (the kind).
+of 1; the judge pays 1 when the task met its specialist: a math task the math agent, a code task
+the code agent, a text task the reviewer. With a cost weight the best routes are therefore
+triage -> math -> END, triage -> code -> END and triage -> review -> END (a detour through
+another specialist earns the same reward at a higher cost), and every agent learns its part
+from its own view (the kind, and who has worked on the task).
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def noop(artifact: Any) -> Any:
 
 
 def kind_view(artifact: dict[str, Any]) -> str:
-    """Every agent's own view: the task's kind."""
-    return str(artifact["kind"])
+    """Every agent's own view: the task's kind and which agents have worked on it."""
+    return f"{artifact['kind']}:{','.join(sorted(set(artifact['trace'])))}"
 
 
 def judge(artifact: dict[str, Any]) -> float:
@@ -71,11 +72,9 @@ def judge(artifact: dict[str, Any]) -> float:
     kind = artifact["kind"]
     if kind == "math":
         return 1.0 if "math" in trace else 0.0
-    if kind == "code":
-        return 1.0 if "code" in trace and "review" in trace[trace.index("code"):] else 0.0
-    return 1.0 if "review" in trace else 0.0
+    return 1.0 if {"math": "math", "code": "code", "text": "review"}[kind] in trace else 0.0
 
 
 def best_route(kind: str) -> list[str]:
     """The cheapest route that earns the reward, for checking what was learned."""
-    return {"math": ["triage", "math"], "code": ["triage", "code", "review"], "text": ["triage", "review"]}[kind]
+    return ["triage", {"math": "math", "code": "code", "text": "review"}[kind]]

@@ -2,8 +2,9 @@
 
 A service is "one node of a Router, behind HTTP": it views the artifact its agent produced,
 sends back ``v = max_k Q(o, k)``, chooses a successor, and learns from the three numbers its
-successor replies. :class:`HostedNode` maps a task's mode onto those calls (``train``:
-explore and learn; ``serve``: greedy and learn; ``frozen``: greedy, nothing recorded) and
+successor replies. :class:`HostedNode` maps a task's mode onto those calls as the router does (``train``:
+explore and learn; ``serve``: greedy, learns if ``learn_in_serve``; ``frozen``: greedy, nothing
+recorded) and
 restores the decisions that were waiting for a reply when the node's snapshot was taken
 (the node's ``state_dict`` holds its learner, not its in-flight decisions).
 """
@@ -14,8 +15,9 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
 
 from handoffq.core.messages import HandoffMessage
+from handoffq.router.node import UNSEEN
 
-__all__ = ["HostedNode", "NodeLike", "learning", "weakest_mode"]
+__all__ = ["HostedNode", "NodeLike", "weakest_mode"]
 
 _ORDER = {"train": 0, "serve": 1, "frozen": 2}
 
@@ -23,11 +25,6 @@ _ORDER = {"train": 0, "serve": 1, "frozen": 2}
 def weakest_mode(a: str, b: str) -> str:
     """The less-learning of two modes (a frozen service never learns, whatever the task asks)."""
     return a if _ORDER[a] >= _ORDER[b] else b
-
-
-def learning(mode: str) -> bool:
-    """Whether decisions are recorded (and replied to) in ``mode``."""
-    return mode != "frozen"
 
 
 class NodeLike(Protocol):
@@ -68,10 +65,11 @@ class NodeLike(Protocol):
 
 
 class HostedNode:
-    """A service's handle on its node."""
+    """A service's handle on its node (``learn_in_serve`` as the router's: serve mode still learns)."""
 
-    def __init__(self, node: NodeLike) -> None:
+    def __init__(self, node: NodeLike, learn_in_serve: bool = True) -> None:
         self.node = node
+        self.learn_in_serve = bool(learn_in_serve)
 
     @property
     def name(self) -> str:
@@ -83,19 +81,25 @@ class HostedNode:
         """Its successors (agent names and END)."""
         return tuple(self.node.successors)
 
+    def learns(self, mode: str) -> bool:
+        """Whether a task in ``mode`` records decisions here (and so asks for replies)."""
+        return mode == "train" or (mode == "serve" and self.learn_in_serve)
+
     def observe(self, artifact: Any, mode: str) -> list[Any]:
-        """The encoded view (as a JSON-ready list); a frozen task adds no view to the vocabulary."""
-        return list(self.node.view(artifact, add=learning(mode)))
+        """The encoded view (a JSON-ready list); as the router, only learning tasks add new views
+        (outside training only when the node's ``unseen`` policy is ``"add"``)."""
+        add = self.learns(mode) and (mode == "train" or getattr(self.node, "unseen", "add") == "add")
+        return list(self.node.view(artifact, add=add))
 
     def value(self, obs: Sequence[Any]) -> float:
         """``v`` at ``obs``."""
         return float(self.node.value(tuple(obs)))
 
-    def decide(self, key: str, obs: Sequence[Any], mode: str) -> str:
-        """The successor for this task's mode (recorded under ``key`` unless frozen)."""
-        if not learning(mode):
-            return self.node.choose(key, tuple(obs), explore=False, record=False)
-        return self.node.choose(key, tuple(obs), explore=mode == "train", record=True)
+    def decide(self, key: str, obs: Sequence[Any], mode: str) -> tuple[str, bool]:
+        """The successor for this task's mode, and whether the decision was recorded under ``key``
+        (never for a view the node could not store)."""
+        learn = self.learns(mode) and tuple(obs) != UNSEEN
+        return self.node.choose(key, tuple(obs), explore=mode == "train", record=learn), learn
 
     def learn(self, key: str, v: float, tau: int, reward: float) -> float:
         """Learn decision ``key`` from ``(v, tau, R)``."""

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
-    "END",
     "MODES",
     "Handoff",
     "ProtocolError",
@@ -33,9 +32,6 @@ __all__ = [
     "encode",
     "handoff_id",
 ]
-
-END = "END"
-"""The successor name that ends a task (its address is the judge/sink service)."""
 
 MODES = ("train", "serve", "frozen")
 """Task modes, most to least learning: explore and learn, greedy and learn, greedy only."""

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from handoffq.services.delivery import OutMessage, Sender
-from handoffq.services.hosting import HostedNode, learning, weakest_mode
+from handoffq.services.hosting import HostedNode, weakest_mode
 from handoffq.services.journal import Journal, JournalError
 from handoffq.services.protocol import (
     Handoff,
@@ -390,44 +390,46 @@ class AgentService:
         return OutMessage(f"reply:{rec['handoff']}", "reply", rec["from"], rec["reply_to"], fields)
 
     def _finish(self, rec: dict[str, Any], res: WorkResult) -> None:
-        """After the work: reply, choose, forward - node calls and the journal record together."""
+        """After the work: reply, choose, forward - node calls and the journal record together.
+
+        As the router: a report at the handoff cap ends the task; the predecessor's decision
+        learns ``(0, tau, R + penalty)`` and no successor is chosen.
+        """
         assert self.node is not None
         mode = weakest_mode(self.settings.mode, rec["mode"])
         obs = self.node.observe(res.artifact, mode)
+        capped = rec["hop"] >= self.settings.max_handoffs
+        own_r = -self.settings.cost_weight * res.cost
         msgs = []
         if rec["reply_to"] is not None:
-            msgs.append(self._reply_msg(rec, self.node.value(obs), res.duration, -self.settings.cost_weight * res.cost))
+            v = 0.0 if capped else self.node.value(obs)
+            msgs.append(self._reply_msg(rec, v, res.duration, own_r + (self.settings.penalty if capped else 0.0)))
+        k, recorded = None, False
         key = handoff_id(rec["task"], rec["hop"] + 1)
-        k = self.node.decide(key, obs, mode)
-        capped = rec["hop"] + 1 > self.settings.max_handoffs
         if not capped:
-            msgs.append(self._forward_msg(rec, key, k, mode, res.artifact))
-        done = {"op": "done", "h": rec["handoff"], "obs": obs, "k": k, "mode": mode, "cap": capped,
-                "out": None if msgs and msgs[-1].kind == "handoff" else res.artifact,
-                "msgs": [m.to_record() for m in msgs]}
-        self._after_decision(rec, key, k, mode, capped, obs)
+            k, recorded = self.node.decide(key, obs, mode)
+            msgs.append(self._forward_msg(rec, key, k, recorded, res.artifact))
+        done = {"op": "done", "h": rec["handoff"], "obs": obs, "k": k, "mode": mode, "rec": recorded,
+                "out": None if k is not None else res.artifact, "msgs": [m.to_record() for m in msgs]}
+        self._after_decision(rec, key, k, recorded, obs)
         self.journal.append(done)
         self._settle(rec["handoff"], msgs)
 
-    def _forward_msg(self, rec: dict[str, Any], key: str, k: str, mode: str, artifact: Any) -> OutMessage:
+    def _forward_msg(self, rec: dict[str, Any], key: str, k: str, recorded: bool, artifact: Any) -> OutMessage:
         peer = self.settings.peers[k]
         fields = {"task": rec["task"], "handoff": key, "hop": rec["hop"] + 1, "mode": rec["mode"],
-                  "reply_to": self.settings.url if learning(mode) else None, "artifact": artifact}
+                  "reply_to": self.settings.url if recorded else None, "artifact": artifact}
         return OutMessage(f"handoff:{key}", "handoff", peer.name, peer.url, fields)
 
-    def _after_decision(self, rec: dict[str, Any], key: str, k: str, mode: str, capped: bool, obs: Any) -> None:
-        """Bookkeeping of a decision (shared by live processing and replay)."""
-        assert self.node is not None
+    def _after_decision(self, rec: dict[str, Any], key: str, k: str | None, recorded: bool, obs: Any) -> None:
+        """Bookkeeping of a processed handoff (shared by live processing and replay)."""
         self.counters["processed"] += 1
-        if not learning(mode):
-            return
-        self.counters["decisions"] += 1
-        if capped:
+        if k is None:
             self.counters["tasks_capped"] += 1
-            self._apply(key, 0.0, 1, self.settings.penalty)
-            return
-        self.pending[key] = {"task": rec["task"], "to": self.settings.peers[k].name, "k": k, "obs": obs,
-                             "t": self.clock()}
+        if recorded and k is not None:
+            self.counters["decisions"] += 1
+            self.pending[key] = {"task": rec["task"], "to": self.settings.peers[k].name, "k": k, "obs": obs,
+                                 "t": self.clock()}
 
     def _finish_failed(self, rec: dict[str, Any]) -> None:
         """A work that raised: the task ends here; the predecessor learns the penalty."""
@@ -589,10 +591,13 @@ class AgentService:
             raise JournalError(f"{self.name}: replaying handoff {rec['h']} viewed {obs}, the journal says {rec['obs']}")
         task, hop = rec["h"].rsplit("#", 1)
         key = handoff_id(task, int(hop) + 1)
-        k = self.node.decide(key, obs, rec["mode"])
-        if k != rec["k"]:
-            raise JournalError(f"{self.name}: replaying handoff {rec['h']} chose {k!r}, the journal says {rec['k']!r}")
-        self._after_decision(src or {"task": task}, key, k, rec["mode"], rec["cap"], obs)
+        k, recorded = None, False
+        if rec["k"] is not None:
+            k, recorded = self.node.decide(key, obs, rec["mode"])
+            if (k, recorded) != (rec["k"], rec["rec"]):
+                raise JournalError(f"{self.name}: replaying handoff {rec['h']} chose {k!r}, the journal says "
+                                   f"{rec['k']!r}")
+        self._after_decision(src or {"task": task}, key, k, recorded, obs)
         self._restore_msgs(rec)
 
     def _restore_msgs(self, rec: dict[str, Any]) -> None:
