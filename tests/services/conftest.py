@@ -16,10 +16,10 @@ pytest.importorskip("httpx")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from handoffq.services import demo  # noqa: E402
-from handoffq.services.config import END_LABEL, ServiceOptions  # noqa: E402
-from handoffq.services.local import LocalServices, bound_socket  # noqa: E402
-from handoffq.services.security import KeyRing, new_key  # noqa: E402
+from handoffq.services import demo
+from handoffq.services.config import END_LABEL, ServiceOptions
+from handoffq.services.local import LocalServices, bound_socket
+from handoffq.services.security import KeyRing, new_key
 
 
 class Net:

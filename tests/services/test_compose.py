@@ -32,7 +32,7 @@ def _compose_file(tmp: Path, successors: dict[str, list[str]] | None = None, **p
         "checkpoint_every = 50",
         "[judge]", 'name = "judge"', f"port = {ports[0]}", 'judge = "handoffq.services.demo:judge"',
     ]
-    for port, (name, names) in zip(ports[1:], successors.items()):
+    for port, (name, names) in zip(ports[1:], successors.items(), strict=False):
         succ = ", ".join('"END"' if s == END_LABEL else f'"{s}"' for s in names)
         lines += [f"[agents.{name}]", f"port = {port}", f'work = "handoffq.services.demo:{name}"',
                   'observe = "handoffq.services.demo:kind_view"', f"successors = [{succ}]"]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from conftest import FakePeer, Net, demo_options, wait_for
 
@@ -140,7 +139,7 @@ def test_bad_replies_rejected_without_state_change(one_agent: Any, attack: str, 
 
 @pytest.mark.parametrize("attack", ["forged", "replayed", "oversize", "wrong_recipient", "bad_hop"])
 def test_bad_handoffs_rejected_without_state_change(one_agent: Any, attack: str) -> None:
-    net, peer, service = one_agent
+    net, _peer, service = one_agent
     before = _snapshot_of(service)
     env = {"kind": "handoff", "from": "client", "to": "math", "task": "x", "handoff": "x#0", "hop": 0,
            "mode": "train", "reply_to": None, "ts": time.time(), "nonce": new_nonce(),
@@ -220,20 +219,31 @@ def test_crash_and_restart_lose_nothing_and_apply_nothing_twice(local: Any, tmp_
                                                                 node_factory: Any) -> None:
     net = Net(["judge", *demo.AGENTS])
     local.start(demo_options(net, tmp_path, "judge"), net.socks["judge"], keys=net.ring("judge"))
-    opts = {n: demo_options(net, tmp_path, n, forward="http", checkpoint_every=7, retry_max=0.2)
+    opts = {n: demo_options(net, tmp_path, n, forward="http", checkpoint_every=40, retry_max=0.2)
             for n in demo.AGENTS}
     for name in demo.AGENTS:
         local.start(opts[name], net.socks[name], keys=net.ring(name), node_factory=node_factory)
     n = 60
-    for i in range(n // 2):
-        assert _submit(net, "triage", f"c{i}", demo.new_task(i)).status_code == 202
+
+    async def submit(ids: range) -> list[bool]:
+        import asyncio
+
+        from handoffq.services.client import TaskClient
+
+        async with httpx.AsyncClient() as http:
+            client = TaskClient(net.ring("client"), http)
+            return await asyncio.gather(*(client.submit("triage", net.url["triage"], f"c{i}", demo.new_task(i))
+                                          for i in ids))
+
+    assert all(local.call(submit(range(n // 2))))
     judge = local.running["judge"].service
-    wait_for(lambda: judge.counters["tasks_finished"] >= 5, what="some tasks")
+    review = local.running["review"].service
+    wait_for(lambda: judge.counters["tasks_finished"] >= 5 and review.pending, what="decisions waiting at review")
     local.crash("review")  # as SIGKILL: whatever is not in its journal is gone
-    for i in range(n // 2, n):
-        assert _submit(net, "triage", f"c{i}", demo.new_task(i)).status_code == 202
-    time.sleep(0.3)
-    local.start(opts["review"], net.fresh_socket("review"), keys=net.ring("review"), node_factory=node_factory)
+    assert all(local.call(submit(range(n // 2, n))))
+    time.sleep(0.2)
+    again = local.start(opts["review"], net.fresh_socket("review"), keys=net.ring("review"), node_factory=node_factory)
+    assert again.restored["pending"] + again.restored["inbox"] + again.restored["outbox"] > 0
     wait_for(lambda: judge.counters["tasks_finished"] == n, timeout=30, what="every task")
     services = [local.running[s].service for s in demo.AGENTS]
     wait_for(lambda: all(not s.pending and not s.outbox and not s.inbox for s in services), what="quiescence")
@@ -273,3 +283,34 @@ def test_full_inbox_pushes_back_and_nothing_is_lost(local: Any, tmp_path: Path, 
     assert all(local.call(resubmit()))
     wait_for(lambda: len({e["task"] for e in peer.received}) == 8 and not service.outbox, what="8 forwards")
     assert service.counters["accepted"] == 8 and service.counters["duplicate_handoffs"] == codes.count(202)
+
+
+def _node_bytes(service: Any) -> bytes:
+    return pickle.dumps(service.node.state_dict())
+
+
+@pytest.mark.parametrize("checkpoint_every", [12, 10_000])
+def test_restart_rebuilds_the_exact_learner_and_waiting_decisions(local: Any, tmp_path: Path, node_factory: Any,
+                                                                  checkpoint_every: int) -> None:
+    net = Net(["math", "judge", "review"])
+    peer = FakePeer()
+    local.serve_app("fake", peer.app(), net.socks["judge"])
+    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.5, checkpoint_every=checkpoint_every)
+    opts.peers["review"] = net.url["judge"]
+    opts.accept_from.append("client")
+    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    for i in range(10):
+        assert _submit(net, "math", f"r{i}", demo.new_task(i)).status_code == 202
+    wait_for(lambda: len(peer.received) == 10 and not service.outbox, what="10 forwards")
+    for env in peer.received[:5]:
+        body = encode(_reply(env["to"], "math", env["task"], env["handoff"], v=0.3, tau=2, r=0.7))
+        assert _post(net.url["math"], "/v1/reply", body, sign(net.key(env["to"], "math"), body)).status_code == 200
+    before = (_node_bytes(service), sorted(service.pending), dict(service.counters))
+    local.crash("math")
+    again = local.start(opts, net.fresh_socket("math"), keys=net.ring("math"), node_factory=node_factory)
+    assert (_node_bytes(again), sorted(again.pending), dict(again.counters)) == before
+    for env in peer.received[5:]:  # the decisions that were waiting are still there, and learn
+        body = encode(_reply(env["to"], "math", env["task"], env["handoff"]))
+        r = _post(net.url["math"], "/v1/reply", body, sign(net.key(env["to"], "math"), body))
+        assert r.json()["status"] == "applied"
+    assert again.counters["updates"] == again.counters["decisions"] == 10 and not again.pending

@@ -44,7 +44,7 @@ import httpx
 if TYPE_CHECKING:
     from handoffq.services.service import AgentService
 
-__all__ = ["A2AForwarder", "HANDOFF_MEDIA_TYPE", "SIGNATURE_KEY", "a2a_routes", "agent_card"]
+__all__ = ["HANDOFF_MEDIA_TYPE", "SIGNATURE_KEY", "A2AForwarder", "a2a_routes", "agent_card"]
 
 HANDOFF_MEDIA_TYPE = "application/vnd.handoffq.handoff+json"
 SIGNATURE_KEY = "handoffq-signature"

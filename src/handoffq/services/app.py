@@ -39,6 +39,7 @@ class BodyLimit:
         self.on_oversize = on_oversize
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its whole body, or refuse it."""
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
@@ -122,17 +123,24 @@ def build_app(service: AgentService, a2a: bool = True, on_shutdown: Callable[[],
             if on_shutdown is not None:
                 await on_shutdown()
 
-    s = service.settings
-
-    def limit(path: str) -> int:
-        if path == "/v1/reply":
-            return s.max_reply_bytes
-        if path == "/a2a":  # the envelope travels JSON-escaped inside a JSON-RPC request
-            return 2 * s.max_artifact_bytes + 4096
-        return s.max_artifact_bytes
+    limit = _limits(service)
 
     def oversize(path: str, size: int) -> None:
         kind = "reply" if path == "/v1/reply" else "handoff"
         service._reject(kind, None, "oversize", f"{size} bytes to {path} exceed the limit of {limit(path)}")
 
     return BodyLimit(Starlette(routes=routes, lifespan=lifespan), limit, oversize)
+
+
+def _limits(service: AgentService) -> Callable[[str], int]:
+    """The body limit of each route (a reply is small; an A2A request wraps an escaped envelope)."""
+    s = service.settings
+
+    def limit(path: str) -> int:
+        if path == "/v1/reply":
+            return s.max_reply_bytes
+        if path == "/a2a":
+            return 2 * s.max_artifact_bytes + 4096
+        return s.max_artifact_bytes
+
+    return limit

@@ -129,7 +129,8 @@ def serve_agent(
                 peers=dict(parse_peer(p, "--peer") for p in peer),
                 end=parse_peer(end, "--end") if end else None, accept_from=list(accept_from), key_file=key_file,
                 learner=learner, gamma=gamma, epsilon=epsilon, epsilon_decay=epsilon_decay, epsilon_min=epsilon_min,
-                seed=seed, unseen=unseen, fallback=fallback, mode=mode, learn_in_serve=learn_in_serve, cost_weight=cost_weight,
+                seed=seed, unseen=unseen, fallback=fallback, mode=mode, learn_in_serve=learn_in_serve,
+                cost_weight=cost_weight,
                 max_handoffs=max_handoffs, penalty=penalty, inbox_size=inbox_size, outbox_size=outbox_size,
                 concurrency=concurrency, work_threads=work_threads, max_artifact_bytes=max_artifact_bytes,
                 max_reply_bytes=max_reply_bytes, window=window, checkpoint_every=checkpoint_every,
@@ -155,7 +156,7 @@ def _run(opts: object, log_level: str) -> None:
     if not isinstance(level, int):
         raise ValueError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
     logging.basicConfig(level=level, format=f"%(asctime)s {opts.name} %(levelname)s %(name)s: %(message)s")
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     service = build_service(opts, http)
     app = build_app(service, a2a=opts.a2a, on_shutdown=http.aclose)
     uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level=log_level, access_log=False,

@@ -29,8 +29,8 @@ class TaskClient:
     """Submits tasks as peer ``name`` (at least once: retried until the entry agent accepts)."""
 
     def __init__(self, keys: KeyRing, http: Any, name: str = "client", forward: str = "http",
-                 retry: RetryPolicy | None = None) -> None:
-        self.sender = Sender(name, keys, http, forward=forward, retry=retry)
+                 retry: RetryPolicy | None = None, max_in_flight: int = 64) -> None:
+        self.sender = Sender(name, keys, http, forward=forward, retry=retry, max_in_flight=max_in_flight)
 
     async def submit(self, entry: str, url: str, task: str, artifact: Any, mode: str = "train") -> bool:
         """Hand ``artifact`` to ``entry`` as task ``task``; True once accepted (or already accepted)."""

@@ -104,10 +104,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> tuple[dict[str, ServiceOption
     if not agents or not judge:
         raise OptionError(f"compose file {path}: needs a [judge] table and at least one [agents.NAME] table")
     host = str(pipe.get("host", "127.0.0.1"))
-    ckpt = Path(pipe.get("checkpoint_dir", "runs/pipeline"))
-    if not ckpt.is_absolute():
-        ckpt = path.parent / ckpt
-    common = {**defaults, "host": host, "checkpoint_dir": ckpt}
+    common = {**defaults, "host": host, "checkpoint_dir": pipe.get("checkpoint_dir", "runs/pipeline")}
     for key in ("forward", "a2a"):
         if key in pipe:
             common[key] = pipe[key]
@@ -122,9 +119,17 @@ def load_pipeline(path: str | os.PathLike[str]) -> tuple[dict[str, ServiceOption
     for name, table in raw.items():
         if "port" not in table:
             raise OptionError(f"compose file {path}: service {name!r} needs a port")
+        _resolve_paths(table, path.parent)
     _link(raw, judge_name, str(pipe.get("entry", next(iter(agents)))), path)
     opts = {name: options_from_mapping(t, f"compose file {path}, service {name!r}") for name, t in raw.items()}
     return opts, pipe
+
+
+def _resolve_paths(table: dict[str, Any], base: Path) -> None:
+    """Paths in a compose file are relative to the file."""
+    for key in ("checkpoint_dir", "key_file", "audit", "outcomes"):
+        if isinstance(table.get(key), str) and not Path(table[key]).is_absolute():
+            table[key] = str(base / table[key])
 
 
 def _link(raw: dict[str, dict[str, Any]], judge: str, entry: str, path: Path) -> None:
@@ -303,7 +308,8 @@ class Pipeline:
 
         sem = asyncio.Semaphore(concurrency)
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as http:
-            client = TaskClient(self.ring(CLIENT), http, forward=self.options[self.entry].forward)
+            client = TaskClient(self.ring(CLIENT), http, forward=self.options[self.entry].forward,
+                                max_in_flight=concurrency)
 
             async def one(task: str, artifact: Any) -> bool:
                 async with sem:

@@ -114,29 +114,38 @@ class ServiceOptions:
 def _check(o: ServiceOptions) -> None:
     if not _NAME.match(o.name):
         raise OptionError(f"--name must be 1-64 letters, digits, '_', '.', '-', got {o.name!r}")
-    if o.role not in ("agent", "judge"):
-        raise OptionError(f"--role must be agent or judge, got {o.role!r}")
-    if o.mode not in MODES:
-        raise OptionError(f"--mode must be one of {', '.join(MODES)}, got {o.mode!r}")
-    if o.forward not in ("http", "a2a"):
-        raise OptionError(f"--forward must be http or a2a, got {o.forward!r}")
+    choices = {"role": ("agent", "judge"), "mode": MODES, "forward": ("http", "a2a"), "learner": ("tabular", "mlp"),
+               "unseen": ("add", "fallback", "error")}
+    for name, allowed in choices.items():
+        if getattr(o, name) not in allowed:
+            raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(o, name)!r}")
     if o.role == "agent":
-        if not o.work:
-            raise OptionError("--work module:function is required for an agent")
-        if not o.successors:
-            raise OptionError("--successor is required for an agent (repeat it; __end__ ends a task)")
-        table = o.peer_table()
-        missing = [s for s in o.successors if s not in table]
-        if missing:
-            raise OptionError(f"no address for successor(s) {missing}: give --peer NAME=URL (and --end NAME=URL)")
+        _check_agent(o)
     elif not o.judge:
         raise OptionError("--judge module:function is required for a judge")
+    _check_numbers(o)
+
+
+def _check_agent(o: ServiceOptions) -> None:
+    if not o.work:
+        raise OptionError("--work module:function is required for an agent")
+    if not o.successors:
+        raise OptionError("--successor is required for an agent (repeat it; __end__ ends a task)")
+    table = o.peer_table()
+    missing = [s for s in o.successors if s not in table]
+    if missing:
+        raise OptionError(f"no address for successor(s) {missing}: give --peer NAME=URL (and --end NAME=URL)")
+
+
+def _check_numbers(o: ServiceOptions) -> None:
     for name in ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every", "max_reply_bytes"):
         if int(getattr(o, name)) < 1:
             raise OptionError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(o, name)}")
     if o.max_artifact_bytes < 256:
         raise OptionError(f"--max-artifact-bytes must be >= 256, got {o.max_artifact_bytes}")
-    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout"):
+    if o.work_threads < 0:
+        raise OptionError(f"--work-threads must be >= 0, got {o.work_threads}")
+    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max"):
         if float(getattr(o, name)) <= 0:
             raise OptionError(f"--{name.replace('_', '-')} must be positive, got {getattr(o, name)}")
 

@@ -11,11 +11,16 @@ from its own view (the kind, and who has worked on the task).
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 from handoffq.services.work import WorkResult
 
-__all__ = ["AGENTS", "KINDS", "SUCCESSORS", "best_route", "judge", "code", "kind_view", "math", "new_task", "noop", "review", "triage"]
+__all__ = [
+    "AGENTS", "KINDS", "NOTIFY_ENV", "SUCCESSORS", "best_route", "code", "judge", "kind_view", "math", "new_task",
+    "noop", "notifying_judge", "review", "triage",
+]
 
 KINDS = ("math", "code", "text")
 SUCCESSORS: dict[str, list[str]] = {
@@ -73,6 +78,22 @@ def judge(artifact: dict[str, Any]) -> float:
     if kind == "math":
         return 1.0 if "math" in trace else 0.0
     return 1.0 if {"math": "math", "code": "code", "text": "review"}[kind] in trace else 0.0
+
+
+NOTIFY_ENV = "HANDOFFQ_DEMO_NOTIFY"
+"""``host:port``: :func:`notifying_judge` sends each finished task's ``id`` there (UDP)."""
+
+
+def notifying_judge(artifact: dict[str, Any]) -> float:
+    """:func:`judge`, and a UDP datagram ``"<artifact["id"]>:<agents that worked>"`` to
+    ``$HANDOFFQ_DEMO_NOTIFY`` (how the benchmark learns, without polling, that a task ended)."""
+    reward = judge(artifact)
+    target = os.environ.get(NOTIFY_ENV)
+    if target and "id" in artifact:
+        host, _, port = target.rpartition(":")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(f"{artifact['id']}:{len(artifact['trace'])}".encode(), (host, int(port)))
+    return reward
 
 
 def best_route(kind: str) -> list[str]:

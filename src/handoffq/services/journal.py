@@ -102,12 +102,13 @@ class Journal:
             return None
         try:
             record = pickle.loads(self.snapshot_path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error
+        except Exception as exc:
             raise JournalError(f"cannot read snapshot {self.snapshot_path}: {exc}") from exc
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             raise JournalError(f"{self.snapshot_path} is not a handoffq service snapshot ({FORMAT})")
         if record.get("name") != self.name:
-            raise JournalError(f"snapshot {self.snapshot_path} is service {record.get('name')!r}'s, not {self.name!r}'s")
+            owner = record.get("name")
+            raise JournalError(f"snapshot {self.snapshot_path} is service {owner!r}'s, not {self.name!r}'s")
         return record
 
     # ------------------------------------------------------------------ writing
@@ -133,7 +134,8 @@ class Journal:
         record = {"format": FORMAT, "name": self.name, "seq": self.seq, "state": state}
         atomic_write(self.snapshot_path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
         self.close()
-        atomic_write(self.journal_path, b"")
+        if self.journal_path.exists():  # records up to seq are in the snapshot; a stale copy would be skipped
+            os.truncate(self.journal_path, 0)
 
     def close(self) -> None:
         """Close the journal file (reopened by the next :meth:`append`)."""

@@ -85,7 +85,7 @@ class LocalServices:
 
         from handoffq.services.app import build_app
 
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
         service = build_service(options, http, keys=keys, node_factory=node_factory)
         app = build_app(service, a2a=a2a)
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
@@ -147,11 +147,10 @@ class LocalServices:
 
     def close(self) -> None:
         """Stop every service and the loop."""
-        for name in list(self.running):
-            try:
-                self.stop(name)
-            except Exception:  # noqa: BLE001 - closing must go on
-                pass
+        async def stop_all() -> None:  # together: each waits for its connections to close
+            await asyncio.gather(*(self._stop(name) for name in list(self.running)), return_exceptions=True)
+
+        self.call(stop_all(), timeout=30)
         self.call(self._cancel_all(), timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)

@@ -96,7 +96,7 @@ class Reply:
     nonce: str
     v: float
     tau: int
-    R: float  # noqa: N815 - the paper's name for the option reward
+    R: float
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire (field names of the protocol)."""

@@ -62,7 +62,7 @@ class SecurityError(ValueError):
         self.reason = reason
 
 
-class KeyError_(ValueError):  # noqa: N801 - not the builtin KeyError
+class KeyError_(ValueError):
     """A key file or key variable is malformed (names the file, line or variable, never the key)."""
 
 
@@ -205,7 +205,7 @@ class ReplayGuard:
     def _prune(self, now: float) -> None:
         horizon = now - self.window_s
         while self._seen:
-            nonce, ts = next(iter(self._seen.items()))
+            _nonce, ts = next(iter(self._seen.items()))
             if ts >= horizon and len(self._seen) < self.max_nonces:
                 break
             self._seen.popitem(last=False)

@@ -44,6 +44,7 @@ from handoffq.services.protocol import (
     decode_handoff,
     decode_json,
     decode_reply,
+    encode,
     handoff_id,
 )
 from handoffq.services.security import KeyRing, ReplayGuard, SecurityError, verify
@@ -191,6 +192,7 @@ class AgentService:
         self._audit: Any = None
         self._outcomes: Any = None
         self.ready = False
+        self.restored: dict[str, int] = {}
 
     # ================================================================ lifecycle
     async def start(self) -> None:
@@ -214,6 +216,7 @@ class AgentService:
             self._spawn(self._worker())
         self._spawn(self._housekeeping())
         self.ready = True
+        self.restored = {"pending": len(self.pending), "inbox": len(self.inbox), "outbox": len(self.outbox)}
         log.info("%s ready (%d pending decisions, %d handoffs to redo, %d messages owed)",
                  self.name, len(self.pending), len(self.inbox), len(self.outbox))
 
@@ -324,7 +327,13 @@ class AgentService:
             self._check_reply(reply)
         except (ProtocolError, SecurityError) as exc:
             return self._reject("reply", sender, exc.reason, str(exc))
-        self._apply(reply.handoff, reply.v, reply.tau, reply.R)
+        try:
+            self._apply(reply.handoff, reply.v, reply.tau, reply.R)
+        except ValueError as exc:  # the node has no such decision: a bug, not the sender's fault
+            log.error("%s: reply to %s could not be applied: %s", self.name, reply.handoff, exc)
+            self.pending.pop(reply.handoff, None)
+            self.counters["internal_errors"] += 1
+            return 409, {"status": "rejected", "reason": "unknown_handoff"}
         self.journal.append({"op": "apply", "h": reply.handoff, "m": [reply.v, reply.tau, reply.R]})
         self._tick()
         self._audit_reply("applied", reply)
@@ -335,7 +344,8 @@ class AgentService:
         if want is None:
             raise ProtocolError("unknown_handoff", f"no decision waits for a reply to handoff {reply.handoff!r}")
         if want["to"] != reply.sender:
-            raise ProtocolError("wrong_sender", f"handoff {reply.handoff!r} went to {want['to']!r}, not {reply.sender!r}")
+            raise ProtocolError("wrong_sender",
+                                f"handoff {reply.handoff!r} went to {want['to']!r}, not {reply.sender!r}")
         if want["task"] != reply.task:
             raise ProtocolError("schema", f"handoff {reply.handoff!r} belongs to task {want['task']!r}")
 
@@ -376,9 +386,10 @@ class AgentService:
         where = f"agent {self.name!r} work"
         try:
             res = as_work_result(await call(self.work, rec["artifact"], self._threads), where)  # type: ignore[arg-type]
+            encode({"artifact": res.artifact})  # it must travel as JSON: fail here, before any decision
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failing work ends its task, the service goes on
+        except Exception as exc:
             log.error("%s: work failed on task %s: %s: %s", self.name, rec["task"], type(exc).__name__, exc)
             self._finish_failed(rec)
             return
@@ -443,7 +454,7 @@ class AgentService:
             reward = as_reward(await call(self.judge, rec["artifact"], self._threads), f"judge {self.name!r}")  # type: ignore[arg-type]
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("%s: judge failed on task %s: %s: %s", self.name, rec["task"], type(exc).__name__, exc)
             reward = self.settings.penalty
         if rec["handoff"] not in self.inbox:
