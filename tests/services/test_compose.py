@@ -106,3 +106,13 @@ def test_kill_9_of_a_service_mid_run_loses_nothing(tmp_path: Path) -> None:
     assert sum(c.get("repeat_updates", 0) for c in agents) == 0  # none applied twice
     assert stats["judge"]["counters"]["tasks_finished"] == n and stats["judge"]["counters"]["accepted"] == n
     assert (tmp_path / "ckpt" / "triage.ckpt").exists()
+
+
+def test_a_service_that_cannot_start_fails_the_launch_at_once(tmp_path: Path) -> None:
+    path = _compose_file(tmp_path, {"triage": [END_LABEL]})
+    path.write_text(path.read_text().replace("handoffq.services.demo:triage", "no_such_module:triage"))
+    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    pipeline = Pipeline(path, env=env, log_level="warning")
+    with pytest.raises(RuntimeError, match="'triage' exited with status 2"):
+        pipeline.start(timeout=60)
+    assert all(p.poll() is not None for p in pipeline.procs.values())

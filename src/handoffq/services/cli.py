@@ -178,7 +178,11 @@ def compose(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    pipeline.start()
+    try:
+        pipeline.start()
+    except (RuntimeError, TimeoutError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     names = ", ".join(f"{n} {pipeline.url(n)}" for n in pipeline.options)
     typer.echo(f"pipeline up: {names}; tasks go to {pipeline.entry} (Ctrl-C stops)", err=True)
     try:

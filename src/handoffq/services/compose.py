@@ -219,13 +219,18 @@ class Pipeline:
         """Start every service (judge first) and wait until all answer their health check."""
         for name in sorted(self.options, key=lambda n: self.options[n].role != "judge"):
             self._spawn(name)
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout, fail_fast=True)
+        except BaseException:
+            self.stop()
+            raise
         if self.restart:
             self._watch = threading.Thread(target=self._supervise, name="handoffq-compose", daemon=True)
             self._watch.start()
 
-    def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None) -> None:
-        """Wait until the services (all, or ``names``) answer ``/v1/health`` with 200."""
+    def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None, fail_fast: bool = False) -> None:
+        """Wait until the services (all, or ``names``) answer ``/v1/health`` with 200
+        (``fail_fast``: a child that exits meanwhile is an error, e.g. a bad option at start)."""
         import httpx
 
         todo = set(names or self.options)
@@ -234,8 +239,9 @@ class Pipeline:
             while todo:
                 for name in sorted(todo):
                     proc = self.procs.get(name)
-                    if proc is not None and proc.poll() is not None and not self.restart:
-                        raise RuntimeError(f"service {name!r} exited with status {proc.returncode}")
+                    if proc is not None and proc.poll() is not None and (fail_fast or not self.restart):
+                        raise RuntimeError(f"service {name!r} exited with status {proc.returncode} "
+                                           "(its error is above)")
                     try:
                         if http.get(self.url(name) + "/v1/health").status_code == 200:
                             todo.discard(name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
@@ -78,7 +78,7 @@ class Handoff:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire (field names of the protocol)."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: the artifact is not copied
         d["from"], d["to"] = d.pop("sender"), d.pop("recipient")
         d["kind"] = "handoff"
         return d
@@ -100,7 +100,7 @@ class Reply:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire (field names of the protocol)."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: the artifact is not copied
         d["from"], d["to"] = d.pop("sender"), d.pop("recipient")
         d["kind"] = "reply"
         return d
