@@ -137,7 +137,7 @@ def test_bad_replies_rejected_without_state_change(one_agent: Any, attack: str, 
     assert _snapshot_of(service) == before
 
 
-@pytest.mark.parametrize("attack", ["forged", "replayed", "oversize", "wrong_recipient", "bad_hop"])
+@pytest.mark.parametrize("attack", ["forged", "replayed", "oversize", "wrong_recipient", "bad_hop", "not_allowed"])
 def test_bad_handoffs_rejected_without_state_change(one_agent: Any, attack: str) -> None:
     net, _peer, service = one_agent
     before = _snapshot_of(service)
@@ -162,6 +162,10 @@ def test_bad_handoffs_rejected_without_state_change(one_agent: Any, attack: str)
         env["to"] = "code"
         body = encode(env)
         sig = sign(key, body)
+    elif attack == "not_allowed":  # the judge shares a key with math (for its replies) but may not hand off to it
+        env["from"] = "judge"
+        body = encode(env)
+        sig = sign(net.key("judge", "math"), body)
     else:
         env["handoff"] = "x#5"
         body = encode(env)
@@ -169,7 +173,8 @@ def test_bad_handoffs_rejected_without_state_change(one_agent: Any, attack: str)
     r = _post(net.url["math"], "/v1/handoff", body, sig)
     assert r.status_code in (400, 401, 403, 413), r.text
     assert r.json()["reason"] == {"forged": "bad_signature", "replayed": "replay", "oversize": "oversize",
-                                  "wrong_recipient": "wrong_recipient", "bad_hop": "schema"}[attack]
+                                  "wrong_recipient": "wrong_recipient", "bad_hop": "schema",
+                                  "not_allowed": "not_allowed"}[attack]
     assert _snapshot_of(service) == before
 
 

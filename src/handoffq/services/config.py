@@ -119,6 +119,9 @@ def _check(o: ServiceOptions) -> None:
     for name, allowed in choices.items():
         if getattr(o, name) not in allowed:
             raise OptionError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(o, name)!r}")
+    if not o.accept_from:
+        raise OptionError("--accept-from is required: the services that may hand off to this one ('client' for "
+                          "whoever submits tasks)")
     if o.role == "agent":
         _check_agent(o)
     elif not o.judge:
@@ -176,7 +179,8 @@ def build_node(o: ServiceOptions) -> HostedNode:
 def settings_of(o: ServiceOptions) -> ServiceSettings:
     """The service settings of ``o``."""
     return ServiceSettings(
-        name=o.name, url=o.base_url, role=o.role, peers=o.peer_table(), mode=o.mode, cost_weight=o.cost_weight,
+        name=o.name, url=o.base_url, role=o.role, peers=o.peer_table(), accept_from=frozenset(o.accept_from),
+        mode=o.mode, cost_weight=o.cost_weight,
         max_handoffs=o.max_handoffs, penalty=o.penalty, inbox_size=o.inbox_size, outbox_size=o.outbox_size,
         concurrency=o.concurrency, work_threads=o.work_threads, max_artifact_bytes=o.max_artifact_bytes,
         max_reply_bytes=o.max_reply_bytes, window_s=o.window, checkpoint_every=o.checkpoint_every,

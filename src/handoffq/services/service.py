@@ -70,6 +70,7 @@ _STATUS = {
     "future": 401,
     "replay": 401,
     "wrong_recipient": 403,
+    "not_allowed": 403,
     "wrong_sender": 403,
     "unknown_handoff": 409,
     "busy": 503,
@@ -93,6 +94,7 @@ class ServiceSettings:
     url: str
     role: str = "agent"
     peers: dict[str, Peer] = field(default_factory=dict)
+    accept_from: frozenset[str] = frozenset()
     mode: str = "train"
     cost_weight: float = 0.0
     max_handoffs: int = 32
@@ -298,6 +300,9 @@ class AgentService:
         return 202, {"status": "accepted"}
 
     def _check_handoff(self, env: Handoff) -> None:
+        if env.sender not in self.settings.accept_from:
+            raise ProtocolError("not_allowed",
+                                f"{env.sender!r} may not hand off to {self.name!r} (not in --accept-from)")
         if env.recipient != self.name:
             raise ProtocolError("wrong_recipient", f"handoff is for {env.recipient!r}, this is {self.name!r}")
         if env.handoff != handoff_id(env.task, env.hop):
