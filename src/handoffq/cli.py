@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from handoffq.services.cli import register as register_services
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -26,6 +28,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out_console = Console()
+register_services(app)  # serve-agent and compose (typer only: the web stack loads when a service runs)
 
 
 class CLIError(Exception):

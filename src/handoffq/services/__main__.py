@@ -1,0 +1,5 @@
+"""``python -m handoffq.services serve-agent|compose ...``."""
+
+from handoffq.services.cli import main
+
+main()

@@ -1,0 +1,321 @@
+"""The service core behind HTTP on loopback: exactly-once learning, and every rejection."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import FakePeer, Net, demo_options, wait_for
+from handoffq.services import demo
+from handoffq.services.delivery import SIGNATURE_HEADER
+from handoffq.services.protocol import encode
+from handoffq.services.security import new_nonce, sign
+
+
+def _reply(sender: str, to: str, task: str, hid: str, v: float = 0.5, tau: int = 1, r: float = 1.0,
+           **extra: Any) -> dict[str, Any]:
+    return {"kind": "reply", "from": sender, "to": to, "task": task, "handoff": hid, "ts": time.time(),
+            "nonce": new_nonce(), "v": v, "tau": tau, "R": r, **extra}
+
+
+def _post(url: str, path: str, body: bytes, sig: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if sig is not None:
+        headers[SIGNATURE_HEADER] = sig
+    return httpx.post(url + path, content=body, headers=headers, timeout=5)
+
+
+def _snapshot_of(service: Any) -> Any:
+    """What must not change when a message is rejected: learner, decisions, counters, journal."""
+    node = service.node.state_dict() if service.node is not None else None
+    size = service.journal.journal_path.stat().st_size if service.journal.journal_path.exists() else 0
+    return pickle.dumps((node, sorted(service.pending), dict(service.counters), sorted(service.inbox), size))
+
+
+@pytest.fixture
+def one_agent(local: Any, tmp_path: Path, node_factory: Any) -> Any:
+    """Agent 'math' on loopback whose successors (judge, review) are one fake peer."""
+    net = Net(["math", "judge", "review"])
+    peer = FakePeer()
+    local.serve_app("fake", peer.app(), net.socks["judge"])
+    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.0)
+    opts.peers["review"] = net.url["judge"]
+    opts.accept_from.append("client")
+    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    return net, peer, service
+
+
+def _submit(net: Net, to: str, task: str, artifact: Any, key: bytes | None = None, hop: int = 0) -> httpx.Response:
+    env = {"kind": "handoff", "from": "client", "to": to, "task": task, "handoff": f"{task}#{hop}", "hop": hop,
+           "mode": "train", "reply_to": None, "ts": time.time(), "nonce": new_nonce(), "artifact": artifact}
+    body = encode(env)
+    return _post(net.url[to], "/v1/handoff", body, sign(key or net.key("client", to), body))
+
+
+def _decision(net: Net, peer: FakePeer, service: Any, task: str = "t1") -> dict[str, Any]:
+    """Submit one task and return the handoff the agent forwarded (its decision waits for a reply)."""
+    assert _submit(net, "math", task, {"kind": "math", "trace": []}).status_code == 202
+    wait_for(lambda: any(e["task"] == task for e in peer.received) and not service.outbox, what="the forward")
+    return next(e for e in peer.received if e["task"] == task)
+
+
+def test_reply_applied_once_and_retry_is_idempotent(one_agent: Any) -> None:
+    net, peer, service = one_agent
+    fwd = _decision(net, peer, service)
+    assert fwd["reply_to"] == net.url["math"] and fwd["artifact"]["trace"] == ["math"]
+    assert service.counters["decisions"] == 1 and len(service.pending) == 1
+    succ = fwd["to"]
+    body = encode(_reply(succ, "math", "t1", fwd["handoff"]))
+    r = _post(net.url["math"], "/v1/reply", body, sign(net.key(succ, "math"), body))
+    assert r.status_code == 200 and r.json()["status"] == "applied"
+    assert service.counters["updates"] == 1 and not service.pending
+    # a retry (same handoff id, re-signed with a fresh nonce) is acknowledged and not applied again
+    before = _snapshot_of(service)
+    again = encode(_reply(succ, "math", "t1", fwd["handoff"]))
+    r = _post(net.url["math"], "/v1/reply", again, sign(net.key(succ, "math"), again))
+    assert r.status_code == 200 and r.json()["status"] == "duplicate"
+    assert service.counters["updates"] == 1 and service.counters["duplicate_replies"] == 1
+    assert pickle.loads(before)[0] is None or _same_learner(before, service)
+
+
+def _same_learner(before: bytes, service: Any) -> bool:
+    node_before = pickle.loads(before)[0]
+    return pickle.dumps(node_before) == pickle.dumps(service.node.state_dict())
+
+
+@pytest.mark.parametrize("attack", ["forged", "replayed", "extra_field", "wrong_sender", "oversize", "unsigned",
+                                    "unknown_handoff", "nan"])
+def test_bad_replies_rejected_without_state_change(one_agent: Any, attack: str, caplog: Any) -> None:
+    net, peer, service = one_agent
+    fwd = _decision(net, peer, service)
+    succ, hid = fwd["to"], fwd["handoff"]
+    key = net.key(succ, "math")
+    other = "review" if succ != "review" else "judge"
+    if attack == "replayed":  # a genuine reply, applied, then the same bytes again
+        body = encode(_reply(succ, "math", "t1", hid))
+        assert _post(net.url["math"], "/v1/reply", body, sign(key, body)).status_code == 200
+    before = _snapshot_of(service)
+    sig: str | None
+    if attack == "forged":
+        body = encode(_reply(succ, "math", "t1", hid))
+        sig = sign(net.key("intruder", "math"), body)
+    elif attack == "replayed":
+        sig = sign(key, body)
+    elif attack == "extra_field":
+        body = encode(_reply(succ, "math", "t1", hid, obs=[1, 2, 3]))
+        sig = sign(key, body)
+    elif attack == "wrong_sender":  # a peer with a valid key answering for someone else's handoff
+        body = encode(_reply(other, "math", "t1", hid))
+        sig = sign(net.key(other, "math"), body)
+    elif attack == "oversize":
+        body = encode(_reply(succ, "math", "t1", hid)) + b" " * 4096
+        sig = sign(key, body)
+    elif attack == "unsigned":
+        body, sig = encode(_reply(succ, "math", "t1", hid)), None
+    elif attack == "unknown_handoff":
+        body = encode(_reply(succ, "math", "t9", "t9#1"))
+        sig = sign(key, body)
+    else:
+        body = encode(_reply(succ, "math", "t1", hid)).replace(b'"v":0.5', b'"v":NaN')
+        sig = sign(key, body)
+    with caplog.at_level(logging.WARNING, logger="handoffq.services"):
+        r = _post(net.url["math"], "/v1/reply", body, sig)
+    expected = {"forged": (401, "bad_signature"), "replayed": (401, "replay"), "extra_field": (400, "extra_field"),
+                "wrong_sender": (403, "wrong_sender"), "oversize": (413, "oversize"),
+                "unsigned": (401, "bad_signature"), "unknown_handoff": (409, "unknown_handoff"),
+                "nan": (400, "schema")}[attack]
+    assert (r.status_code, r.json()["reason"]) == expected
+    assert service.rejected[expected[1]] == 1
+    assert any(expected[1] in rec.getMessage() for rec in caplog.records)
+    assert _snapshot_of(service) == before
+
+
+@pytest.mark.parametrize("attack", ["forged", "replayed", "oversize", "wrong_recipient", "bad_hop", "not_allowed"])
+def test_bad_handoffs_rejected_without_state_change(one_agent: Any, attack: str) -> None:
+    net, _peer, service = one_agent
+    before = _snapshot_of(service)
+    env = {"kind": "handoff", "from": "client", "to": "math", "task": "x", "handoff": "x#0", "hop": 0,
+           "mode": "train", "reply_to": None, "ts": time.time(), "nonce": new_nonce(),
+           "artifact": {"kind": "math", "trace": []}}
+    key = net.key("client", "math")
+    if attack == "forged":
+        env["reply_to"] = "http://127.0.0.1:9/steal"
+        body, sig = encode(env), sign(net.key("intruder", "math"), encode(env))
+    elif attack == "replayed":
+        body = encode(env)
+        assert _post(net.url["math"], "/v1/handoff", body, sign(key, body)).status_code == 202
+        wait_for(lambda: service.counters["processed"] == 1 and not service.outbox, what="the first handoff")
+        before = _snapshot_of(service)
+        sig = sign(key, body)
+    elif attack == "oversize":
+        env["artifact"] = {"kind": "math", "trace": [], "blob": "x" * (2 << 20)}
+        body = encode(env)
+        sig = sign(key, body)
+    elif attack == "wrong_recipient":
+        env["to"] = "code"
+        body = encode(env)
+        sig = sign(key, body)
+    elif attack == "not_allowed":  # the judge shares a key with math (for its replies) but may not hand off to it
+        env["from"] = "judge"
+        body = encode(env)
+        sig = sign(net.key("judge", "math"), body)
+    else:
+        env["handoff"] = "x#5"
+        body = encode(env)
+        sig = sign(key, body)
+    r = _post(net.url["math"], "/v1/handoff", body, sig)
+    assert r.status_code in (400, 401, 403, 413), r.text
+    assert r.json()["reason"] == {"forged": "bad_signature", "replayed": "replay", "oversize": "oversize",
+                                  "wrong_recipient": "wrong_recipient", "bad_hop": "schema",
+                                  "not_allowed": "not_allowed"}[attack]
+    assert _snapshot_of(service) == before
+
+
+def test_keys_are_not_logged_or_checkpointed(one_agent: Any, caplog: Any) -> None:
+    net, peer, service = one_agent
+    with caplog.at_level(logging.DEBUG):
+        fwd = _decision(net, peer, service)
+        body = encode(_reply(fwd["to"], "math", "t1", fwd["handoff"]))
+        _post(net.url["math"], "/v1/reply", body, sign(net.key("intruder", "math"), body))
+        _post(net.url["math"], "/v1/reply", body, sign(net.key(fwd["to"], "math"), body))
+        service.checkpoint()
+    secrets = [k.hex() for k in net.keys.values()]
+    text = "\n".join(r.getMessage() for r in caplog.records) + repr(service.keys)
+    stored = b"".join(p.read_bytes() for p in service.journal.directory.iterdir() if p.is_file())
+    assert service.counters["updates"] == 1
+    for s in secrets:
+        assert s not in text and s.encode() not in stored and bytes.fromhex(s) not in stored
+
+
+def test_audit_carries_only_three_numbers_and_ids(local: Any, tmp_path: Path, node_factory: Any) -> None:
+    net = Net(["judge", *demo.AGENTS])
+    audit = {n: tmp_path / f"{n}.audit.jsonl" for n in net.names}
+    local.start(demo_options(net, tmp_path, "judge", audit=audit["judge"]), net.socks["judge"],
+                keys=net.ring("judge"))
+    for name in demo.AGENTS:
+        local.start(demo_options(net, tmp_path, name, audit=audit[name], forward="http"), net.socks[name],
+                    keys=net.ring(name), node_factory=node_factory)
+    for i in range(12):
+        assert _submit(net, "triage", f"a{i}", demo.new_task(i)).status_code == 202
+    judge = local.running["judge"].service
+    wait_for(lambda: judge.counters["tasks_finished"] == 12 and not judge.outbox, what="12 tasks")
+    services = [local.running[n].service for n in demo.AGENTS]
+    wait_for(lambda: all(not s.pending and not s.outbox for s in services), what="quiescence")
+    records = [json.loads(line) for p in audit.values() if p.exists() for line in p.read_text().splitlines()]
+    assert records
+    allowed = {"event", "from", "to", "task", "handoff", "v", "tau", "R"}
+    for rec in records:
+        assert set(rec) == allowed
+        assert all(isinstance(rec[k], (int, float)) and not isinstance(rec[k], bool) for k in ("v", "tau", "R"))
+        assert all(isinstance(rec[k], str) for k in ("event", "from", "to", "task", "handoff"))
+    applied = [(r["to"], r["handoff"]) for r in records if r["event"] == "applied"]
+    assert len(applied) == len(set(applied)) == sum(s.counters["updates"] for s in services)
+    assert sum(s.counters["decisions"] for s in services) == sum(s.counters["updates"] for s in services)
+
+
+def test_crash_and_restart_lose_nothing_and_apply_nothing_twice(local: Any, tmp_path: Path,
+                                                                node_factory: Any) -> None:
+    net = Net(["judge", *demo.AGENTS])
+    local.start(demo_options(net, tmp_path, "judge"), net.socks["judge"], keys=net.ring("judge"))
+    opts = {n: demo_options(net, tmp_path, n, forward="http", checkpoint_every=40, retry_max=0.2)
+            for n in demo.AGENTS}
+    for name in demo.AGENTS:
+        local.start(opts[name], net.socks[name], keys=net.ring(name), node_factory=node_factory)
+    n = 60
+
+    async def submit(ids: range) -> list[bool]:
+        import asyncio
+
+        from handoffq.services.client import TaskClient
+
+        async with httpx.AsyncClient() as http:
+            client = TaskClient(net.ring("client"), http)
+            return await asyncio.gather(*(client.submit("triage", net.url["triage"], f"c{i}", demo.new_task(i))
+                                          for i in ids))
+
+    assert all(local.call(submit(range(n // 2))))
+    judge = local.running["judge"].service
+    review = local.running["review"].service
+    wait_for(lambda: judge.counters["tasks_finished"] >= 5 and review.pending, what="decisions waiting at review")
+    local.crash("review")  # as SIGKILL: whatever is not in its journal is gone
+    assert all(local.call(submit(range(n // 2, n))))
+    time.sleep(0.2)
+    again = local.start(opts["review"], net.fresh_socket("review"), keys=net.ring("review"), node_factory=node_factory)
+    assert again.restored["pending"] + again.restored["inbox"] + again.restored["outbox"] > 0
+    wait_for(lambda: judge.counters["tasks_finished"] == n, timeout=30, what="every task")
+    services = [local.running[s].service for s in demo.AGENTS]
+    wait_for(lambda: all(not s.pending and not s.outbox and not s.inbox for s in services), what="quiescence")
+    decisions = sum(s.counters["decisions"] for s in services)
+    updates = sum(s.counters["updates"] for s in services)
+    assert decisions == updates > n
+    assert sum(s.counters["repeat_updates"] for s in services) == 0
+    assert judge.counters["tasks_finished"] == n
+
+
+def test_full_inbox_pushes_back_and_nothing_is_lost(local: Any, tmp_path: Path, node_factory: Any) -> None:
+    net = Net(["math", "judge", "review"])
+    peer = FakePeer()
+    local.serve_app("fake", peer.app(), net.socks["judge"])
+    opts = demo_options(net, tmp_path, "math", forward="http", inbox_size=2, concurrency=1, work="flows:slow",
+                        work_threads=1)
+    opts.peers["review"] = net.url["judge"]
+    opts.accept_from.append("client")
+    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda i: _submit(net, "math", f"b{i}", demo.new_task(i)).status_code, range(8)))
+    assert 503 in codes and 202 in codes  # refused while full, never queued without bound
+    assert service.rejected["busy"] == codes.count(503)
+    # at-least-once submission: retried with backoff until accepted
+    from handoffq.services.client import TaskClient
+
+    async def resubmit() -> list[bool]:
+        import asyncio
+
+        async with httpx.AsyncClient() as http:
+            client = TaskClient(net.ring("client"), http)
+            return await asyncio.gather(*(client.submit("math", net.url["math"], f"b{i}", demo.new_task(i))
+                                          for i in range(8)))
+
+    assert all(local.call(resubmit()))
+    wait_for(lambda: len({e["task"] for e in peer.received}) == 8 and not service.outbox, what="8 forwards")
+    assert service.counters["accepted"] == 8 and service.counters["duplicate_handoffs"] == codes.count(202)
+
+
+def _node_bytes(service: Any) -> bytes:
+    return pickle.dumps(service.node.state_dict())
+
+
+@pytest.mark.parametrize("checkpoint_every", [12, 10_000])
+def test_restart_rebuilds_the_exact_learner_and_waiting_decisions(local: Any, tmp_path: Path, node_factory: Any,
+                                                                  checkpoint_every: int) -> None:
+    net = Net(["math", "judge", "review"])
+    peer = FakePeer()
+    local.serve_app("fake", peer.app(), net.socks["judge"])
+    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.5, checkpoint_every=checkpoint_every)
+    opts.peers["review"] = net.url["judge"]
+    opts.accept_from.append("client")
+    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    for i in range(10):
+        assert _submit(net, "math", f"r{i}", demo.new_task(i)).status_code == 202
+    wait_for(lambda: len(peer.received) == 10 and not service.outbox, what="10 forwards")
+    for env in peer.received[:5]:
+        body = encode(_reply(env["to"], "math", env["task"], env["handoff"], v=0.3, tau=2, r=0.7))
+        assert _post(net.url["math"], "/v1/reply", body, sign(net.key(env["to"], "math"), body)).status_code == 200
+    before = (_node_bytes(service), sorted(service.pending), dict(service.counters))
+    local.crash("math")
+    again = local.start(opts, net.fresh_socket("math"), keys=net.ring("math"), node_factory=node_factory)
+    assert (_node_bytes(again), sorted(again.pending), dict(again.counters)) == before
+    for env in peer.received[5:]:  # the decisions that were waiting are still there, and learn
+        body = encode(_reply(env["to"], "math", env["task"], env["handoff"]))
+        r = _post(net.url["math"], "/v1/reply", body, sign(net.key(env["to"], "math"), body))
+        assert r.json()["status"] == "applied"
+    assert again.counters["updates"] == again.counters["decisions"] == 10 and not again.pending
