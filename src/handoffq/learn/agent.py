@@ -302,6 +302,16 @@ class ICQAgent:
             n += (self._pending.pop(k, None) is not None) + (self._pending_local.pop(k, None) is not None)
         return n
 
+    def pending_decisions(self) -> list[tuple[Key, tuple[int, ...], int]]:
+        """The scalar-key decisions waiting for a reply, as ``(key, observation, successor)``
+        (what a service saves beside its state so that a restart keeps them)."""
+        return [(k, obs, self.candidates[col]) for k, (obs, col) in self._pending.items()]
+
+    def restore_pending(self, entries: Sequence[tuple[Key, Sequence[Any], int]]) -> None:
+        """Re-install decisions saved with :meth:`pending_decisions` (counters untouched)."""
+        for key, obs, successor in entries:
+            self._pending[key] = (tuple(obs), int(self.columns([successor])[0]))
+
     def forget_slots(self, slots: np.ndarray) -> int:
         """Drop the pending decisions of batch ``slots`` (episodes that were abandoned)."""
         n = 0

@@ -301,7 +301,19 @@ class AgentNode:
 
     def pending(self) -> int:
         """How many decisions wait for their successor's reply."""
-        return 0 if self.agent is None else len(self.agent._pending)
+        return 0 if self.agent is None else self.agent.pending_count()
+
+    def pending_decisions(self) -> list[tuple[Key, EncodedView, str]]:
+        """The decisions waiting for a reply as ``(key, view, successor name)`` (a service
+        saves them beside :meth:`state_dict`, which holds the learner only)."""
+        if self.agent is None:
+            return []
+        return [(k, obs, self.successors[col]) for k, obs, col in self.agent.pending_decisions()]
+
+    def restore_pending(self, entries: Sequence[tuple[Key, EncodedView, str]]) -> None:
+        """Re-install decisions saved with :meth:`pending_decisions` (after a restart)."""
+        if entries:
+            self._learner().restore_pending([(k, obs, self.column(succ)) for k, obs, succ in entries])
 
     # ----------------------------------------------------------- inspection
     def explain(self, obs: EncodedView) -> dict[str, float]:

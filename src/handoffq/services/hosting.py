@@ -63,6 +63,9 @@ class NodeLike(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
 
+    def restore_pending(self, entries: Sequence[tuple[Hashable, Any, str]]) -> None:
+        """Re-install decisions that were waiting for a reply."""
+
 
 class HostedNode:
     """A service's handle on its node (``learn_in_serve`` as the router's: serve mode still learns)."""
@@ -114,15 +117,7 @@ class HostedNode:
         return self.node.state_dict()
 
     def restore(self, state: dict[str, Any], pending: Sequence[tuple[str, Sequence[Any], str]]) -> None:
-        """Load ``state``, then re-record the ``(key, obs, successor)`` decisions still waiting.
-
-        Re-recording counts as decisions in the learner, so the state is loaded once more
-        afterwards (the learner's counters and generator come back exactly; the recorded
-        decisions stay).
-        """
+        """Load ``state``, then re-install the ``(key, obs, successor)`` decisions still waiting
+        (the learner's counters and generator come back exactly)."""
         self.node.load_state_dict(state)
-        if not pending:
-            return
-        for key, obs, succ in pending:
-            self.node.choose(key, tuple(obs), explore=False, record=True, chosen=succ)
-        self.node.load_state_dict(state)
+        self.node.restore_pending([(key, tuple(obs), succ) for key, obs, succ in pending])
