@@ -60,3 +60,29 @@ def test_mlp_is_seeded_and_checkpointable():
 def test_make_estimator_rejects_unknown():
     with pytest.raises(ValueError, match="unknown estimator"):
         make_estimator("forest", (2,), 2)
+
+
+def test_tabular_refuses_a_step_to_a_non_finite_value():
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = TabularEstimator((2,), 2)
+    est.table[0, 1] = -1.7e308
+    with pytest.raises(NonFiniteQError):
+        est.update((0,), 1, 1.7e308, 1.0)
+    with pytest.raises(NonFiniteQError):
+        est.update_batch(np.array([[0], [1]]), np.array([1, 0]), np.array([1.7e308, 1.0]), np.array([1.0, 1.0]))
+    assert est.table.tolist() == [[0.0, -1.7e308], [0.0, 0.0]]  # neither update wrote anything
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_mlp_refuses_targets_beyond_float32_and_keeps_its_weights(optimizer):
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = MLPEstimator((3,), 2, width=8, optimizer=optimizer, seed=0)
+    before = [p.detach().clone() for p in est.net.parameters()]
+    for target in (1e39, float("nan"), 1e30):
+        with pytest.raises(NonFiniteQError):
+            est.update((1,), 0, target, 1.0)
+    assert all((p == b).all() for p, b in zip(est.net.parameters(), before))
+    assert np.isfinite(est.values((1,))).all()
+    est.update((1,), 0, 1.0, 1.0)  # still usable
