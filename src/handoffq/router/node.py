@@ -148,6 +148,14 @@ class AgentNode:
             raise RouterError(f"agent {self.name!r}: allowed successors must not be empty")
         return cols
 
+    def check_choice(self, allowed: Sequence[str] | None = None, chosen: str | None = None) -> list[int]:
+        """Validate ``allowed`` and ``chosen`` as :meth:`choose` would (no state change); return
+        the allowed columns."""
+        cols = self._columns(allowed)
+        if chosen is not None and self.column(chosen) not in cols:
+            raise RouterError(f"agent {self.name!r}: chosen successor {chosen!r} is not among the allowed {allowed}")
+        return cols
+
     def column(self, successor: str) -> int:
         """The column of ``successor`` (a clear error if it is not one)."""
         try:
@@ -231,13 +239,7 @@ class AgentNode:
         :attr:`learning`); ``chosen``: take this successor instead of choosing (a choice made
         elsewhere, learned from as if the node had made it).
         """
-        cols = self._columns(allowed)
-        if chosen is not None:
-            forced = self.column(chosen)
-            if forced not in cols:
-                raise RouterError(
-                    f"agent {self.name!r}: chosen successor {chosen!r} is not among the allowed {allowed}"
-                )
+        cols = self.check_choice(allowed, chosen)
         if obs is UNSEEN:
             if chosen is not None:
                 return chosen
