@@ -268,13 +268,14 @@ class Task:
             obs = node.view(artifact, add=False)
             if self.handoffs >= r.max_handoffs and self._last is not None:
                 return END
-            rng = None if node.agent is None else node.agent.rng.bit_generator
-            saved = None if rng is None else rng.state
+            if node.agent is None:
+                return node.choose(None, obs, explore=self._flags.explore, allowed=allowed, record=False)
+            rng = node.agent.rng.bit_generator
+            saved = rng.state
             try:
                 return node.choose(None, obs, explore=self._flags.explore, allowed=allowed, record=False)
             finally:
-                if rng is not None:
-                    rng.state = saved
+                rng.state = saved
 
     def finish(self, reward: float, *, cost: float = 0.0, duration: int = 1) -> TaskOutcome:
         """The task's outcome: ``reward`` reaches its last decision with ``v = 0``.
@@ -484,9 +485,17 @@ class Router:
             self._checked = False
         return node
 
+    def check_declaration(self) -> list[str]:
+        """The declaration's own check (errors raise, naming the agent; returns warnings): what
+        ``handoffq.check_env(router)`` runs."""
+        return check_router(self)
+
     def check(self) -> list[str]:
-        """Check the declaration now (errors raise, naming the agent); return warnings."""
-        self.notes = check_router(self)
+        """Run ``handoffq.check_env`` on this router now (errors raise, naming the agent); return
+        warnings. :meth:`start_task` runs it before the first task (and after new agents)."""
+        from handoffq.core.check import check_env
+
+        self.notes = list(check_env(self).notes)
         self._checked = True
         return self.notes
 
