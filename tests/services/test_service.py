@@ -319,3 +319,17 @@ def test_restart_rebuilds_the_exact_learner_and_waiting_decisions(local: Any, tm
         r = _post(net.url["math"], "/v1/reply", body, sign(net.key(env["to"], "math"), body))
         assert r.json()["status"] == "applied"
     assert again.counters["updates"] == again.counters["decisions"] == 10 and not again.pending
+
+
+def test_a_frozen_service_sends_unseen_views_to_its_fallback(local: Any, tmp_path: Path, node_factory: Any) -> None:
+    net = Net(["math", "judge", "review"])
+    peer = FakePeer()
+    local.serve_app("fake", peer.app(), net.socks["judge"])
+    opts = demo_options(net, tmp_path, "math", forward="http", mode="frozen", unseen="fallback", fallback="review")
+    opts.peers["review"] = net.url["judge"]
+    opts.accept_from.append("client")
+    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    assert _submit(net, "math", "u1", {"kind": "math", "trace": []}).status_code == 202
+    wait_for(lambda: peer.received and not service.outbox, what="the forward")
+    assert [(e["to"], e["reply_to"]) for e in peer.received] == [("review", None)]
+    assert service.counters["decisions"] == 0 and not service.pending
