@@ -36,7 +36,7 @@ from handoffq.router.learners import (
 )
 from handoffq.router.views import Vocabulary, describe_view, encode_vector
 
-__all__ = ["NODE_FORMAT", "UNSEEN", "AgentNode", "EncodedView", "UnseenViewWarning", "identity"]
+__all__ = ["NODE_FORMAT", "UNSEEN", "AgentNode", "EncodedView", "UnseenViewWarning", "agent_seed", "identity"]
 
 NODE_FORMAT: Final = 1
 UNSEEN: Final = (-1,)
@@ -48,6 +48,14 @@ UnseenPolicy = Literal["add", "fallback", "error"]
 
 class UnseenViewWarning(UserWarning):
     """An agent routed a view it never saw, with no ``fallback`` configured."""
+
+
+def agent_seed(seed: int, name: str) -> int:
+    """The seed of agent ``name``'s learner from a router's (or a service's) ``seed``: mixed
+    with the name, so that agents seeded alike do not explore with the same stream."""
+    import zlib
+
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % 2**32
 
 
 def identity(artifact: Any) -> Any:

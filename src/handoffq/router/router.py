@@ -39,7 +39,7 @@ from handoffq.router.diagnostics import DecisionRecord, ViewDiagnostics, ViewFin
 from handoffq.router.errors import END, RouterError, TaskStateError, display_name
 from handoffq.router.events import RouterListener
 from handoffq.router.learners import LearnerSpec
-from handoffq.router.node import UNSEEN, AgentNode, UnseenPolicy
+from handoffq.router.node import UNSEEN, AgentNode, UnseenPolicy, agent_seed
 
 __all__ = ["Explanation", "Mode", "ModeFlags", "Router", "Task", "TaskOutcome", "mode_flags"]
 
@@ -465,14 +465,12 @@ class Router:
         :class:`~handoffq.router.learners.MLP` with settings); ``unseen``/``fallback``: where a
         never-seen view goes when not learning (see :class:`~handoffq.router.node.AgentNode`).
         """
-        import zlib
-
         if name in self.agents:
             raise RouterError(f"agent {name!r} is already declared")
         node = AgentNode(
             name, successors, observe=observe, learner=learner, gamma=self.gamma,
             exploration=exploration or self.exploration, unseen=unseen, fallback=fallback,
-            seed=(self.seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32,
+            seed=agent_seed(self.seed, name),
         )
         return self.add_node(node)
 

@@ -59,7 +59,8 @@ def serve_agent(
                                         rich_help_panel=_LEARN),
     epsilon_min: float = typer.Option(0.0, "--epsilon-min", help="floor of the decayed epsilon",
                                       rich_help_panel=_LEARN),
-    seed: int = typer.Option(0, "--seed", help="seeds the learner and the retry jitter", rich_help_panel=_LEARN),
+    seed: int = typer.Option(0, "--seed", help="seeds the learner (mixed with --name, as the Router mixes its seed "
+                             "with each agent's name) and the retry jitter", rich_help_panel=_LEARN),
     unseen: str = typer.Option("add", "--unseen", help="views never seen when not learning: add, fallback, error",
                                rich_help_panel=_LEARN),
     fallback: str = typer.Option(None, "--fallback", help="successor for unseen views", rich_help_panel=_LEARN),
@@ -67,12 +68,12 @@ def serve_agent(
                                         "learn from replies (as the router)", rich_help_panel=_LEARN),
     mode: str = typer.Option("train", "--mode", help="train (explore, learn), serve (greedy, learn) or frozen "
                              "(greedy, no updates); a task's own mode can only lower it", rich_help_panel=_LEARN),
-    cost_weight: float = typer.Option(0.0, "--cost-weight", help="R = -cost_weight * cost of this agent's work",
-                                      rich_help_panel=_LEARN),
-    max_handoffs: int = typer.Option(32, "--max-handoffs", help="a task handed off more often ends here with "
-                                     "--penalty", rich_help_panel=_LEARN),
-    penalty: float = typer.Option(0.0, "--penalty", help="reward of a task ended by --max-handoffs or by a failing "
-                                  "work/judge", rich_help_panel=_LEARN),
+    cost_weight: float = typer.Option(1.0, "--cost-weight", help="R = -cost_weight * cost of this agent's work "
+                                      "(the Router's default)", rich_help_panel=_LEARN),
+    max_handoffs: int = typer.Option(20, "--max-handoffs", help="a task handed off more often ends here with "
+                                     "--penalty (the Router's max_handoffs)", rich_help_panel=_LEARN),
+    penalty: float = typer.Option(-1.0, "--penalty", help="reward of a task ended by --max-handoffs or by a failing "
+                                  "work/judge (the Router's cap_penalty)", rich_help_panel=_LEARN),
     checkpoint_dir: Path = typer.Option(None, "--checkpoint-dir", help="folder of this service's snapshot and "
                                         "journal (NAME.ckpt, NAME.journal)", rich_help_panel=_REL),
     checkpoint_every: int = typer.Option(5000, "--checkpoint-every", help="snapshot after this many journal "

@@ -71,9 +71,9 @@ class ServiceOptions:
     fallback: str | None = None
     mode: str = "train"
     learn_in_serve: bool = True
-    cost_weight: float = 0.0
-    max_handoffs: int = 32
-    penalty: float = 0.0
+    cost_weight: float = 1.0
+    max_handoffs: int = 20
+    penalty: float = -1.0
     inbox_size: int = 1024
     outbox_size: int = 4096
     concurrency: int = 64
@@ -167,12 +167,12 @@ def load_keys(o: ServiceOptions) -> KeyRing:
 def build_node(o: ServiceOptions) -> HostedNode:
     """The agent's :class:`~handoffq.router.node.AgentNode` from the learner options."""
     from handoffq.learn.exploration import Exploration
-    from handoffq.router.node import AgentNode
+    from handoffq.router.node import AgentNode, agent_seed
 
     observe = load_callable(o.observe, "--observe") if o.observe else None
     exploration = Exploration(epsilon=o.epsilon, decay=o.epsilon_decay, epsilon_min=o.epsilon_min)
     node = AgentNode(o.name, list(o.successors), observe=observe, learner=o.learner, gamma=o.gamma,
-                     exploration=exploration, seed=o.seed, unseen=o.unseen, fallback=o.fallback)  # type: ignore[arg-type]
+                     exploration=exploration, seed=agent_seed(o.seed, o.name), unseen=o.unseen, fallback=o.fallback)  # type: ignore[arg-type]
     return HostedNode(node, learn_in_serve=o.learn_in_serve)
 
 

@@ -96,9 +96,9 @@ class ServiceSettings:
     peers: dict[str, Peer] = field(default_factory=dict)
     accept_from: frozenset[str] = frozenset()
     mode: str = "train"
-    cost_weight: float = 0.0
-    max_handoffs: int = 32
-    penalty: float = 0.0
+    cost_weight: float = 1.0
+    max_handoffs: int = 20
+    penalty: float = -1.0
     inbox_size: int = 1024
     outbox_size: int = 4096
     concurrency: int = 64
