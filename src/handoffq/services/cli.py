@@ -32,8 +32,9 @@ def serve_agent(
                                 "(default: the artifact itself)", rich_help_panel=_AGENT),
     successor: list[str] = typer.Option([], "--successor", help="a successor this agent may pick (repeat; "
                                         "__end__ or END hands the task to the judge)", rich_help_panel=_AGENT),
-    peer: list[str] = typer.Option([], "--peer", help="NAME=URL: where successor NAME listens (repeat)",
-                                   rich_help_panel=_NET),
+    peer: list[str] = typer.Option([], "--peer", help="NAME=URL: where peer NAME listens (repeat): every "
+                                   "successor, and every predecessor that asks for replies (replies go only to "
+                                   "these addresses, never to one named in a message)", rich_help_panel=_NET),
     end: str = typer.Option(None, "--end", help="NAME=URL: the judge service that END hands tasks to",
                             rich_help_panel=_NET),
     accept_from: list[str] = typer.Option([], "--accept-from", help="a service allowed to hand off to this one "
@@ -84,8 +85,8 @@ def serve_agent(
                                "crash, not only a killed process)", rich_help_panel=_REL),
     inbox_size: int = typer.Option(1024, "--inbox-size", help="handoffs accepted and not yet worked on, at most "
                                    "(then 503: the sender retries)", rich_help_panel=_REL),
-    outbox_size: int = typer.Option(4096, "--outbox-size", help="messages owed to peers, at most (then no new "
-                                    "work is taken)", rich_help_panel=_REL),
+    outbox_size: int = typer.Option(4096, "--outbox-size", help="forward handoffs owed to successors, at most "
+                                    "(then no new work is taken)", rich_help_panel=_REL),
     concurrency: int = typer.Option(64, "--concurrency", help="handoffs worked on at once", rich_help_panel=_REL),
     work_threads: int = typer.Option(8, "--work-threads", help="threads for plain (non-async) work; 0 runs it "
                                      "in the event loop", rich_help_panel=_REL),
@@ -95,6 +96,14 @@ def serve_agent(
                                         rich_help_panel=_REL),
     decision_ttl: float = typer.Option(600.0, "--decision-ttl", help="seconds a delivered decision waits for "
                                        "its reply before it is abandoned", rich_help_panel=_REL),
+    max_magnitude: float = typer.Option(1e9, "--max-magnitude", help="largest |v| and |R| accepted in a reply "
+                                        "(larger: rejected as out_of_range)", rich_help_panel=_REL),
+    reply_quota: int = typer.Option(0, "--reply-quota", help="replies owed to one predecessor at most (more are "
+                                    "dropped, counted; 0: half of --outbox-size)", rich_help_panel=_REL),
+    delivery_ttl: float = typer.Option(300.0, "--delivery-ttl", help="seconds a message is retried before it is "
+                                       "given up (counted, logged)", rich_help_panel=_REL),
+    max_attempts: int = typer.Option(0, "--max-attempts", help="attempts per message before it is given up "
+                                     "(0: only --delivery-ttl limits)", rich_help_panel=_REL),
     retry_base: float = typer.Option(0.02, "--retry-base", help="first retry delay (doubles, with jitter)",
                                      rich_help_panel=_REL),
     retry_max: float = typer.Option(1.0, "--retry-max", help="longest retry delay", rich_help_panel=_REL),
@@ -136,7 +145,9 @@ def serve_agent(
                 concurrency=concurrency, work_threads=work_threads, max_artifact_bytes=max_artifact_bytes,
                 max_reply_bytes=max_reply_bytes, window=window, checkpoint_every=checkpoint_every,
                 checkpoint_interval=checkpoint_interval, fsync=fsync, forward=forward, a2a=a2a,
-                decision_ttl=decision_ttl, retry_base=retry_base, retry_max=retry_max, timeout=timeout,
+                decision_ttl=decision_ttl, max_magnitude=max_magnitude, reply_quota=reply_quota,
+                delivery_ttl=delivery_ttl, max_attempts=max_attempts,
+                retry_base=retry_base, retry_max=retry_max, timeout=timeout,
                 audit=audit, outcomes=outcomes,
             )
         _run(opts, log_level)

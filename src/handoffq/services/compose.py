@@ -154,6 +154,8 @@ def _link(raw: dict[str, dict[str, Any]], judge: str, entry: str, path: Path) ->
         t["end"] = (judge, url[judge])
     for name, t in raw.items():
         t["accept_from"] = sorted(accept[name])
+        # the predecessors it replies to: their addresses come from this file, never from a message
+        t["peers"] = {**t.get("peers", {}), **{p: url[p] for p in accept[name] if p != CLIENT}}
 
 
 def pair_keys(services: list[str], key_file: Path | None) -> dict[frozenset[str], bytes]:

@@ -87,9 +87,13 @@ class ServiceOptions:
     forward: str = "http"
     a2a: bool = True
     decision_ttl: float = 600.0
+    max_magnitude: float = 1e9
+    reply_quota: int = 0
     retry_base: float = 0.02
     retry_max: float = 1.0
     timeout: float = 10.0
+    delivery_ttl: float = 300.0
+    max_attempts: int = 0
     audit: Path | None = None
     outcomes: Path | None = None
 
@@ -99,7 +103,8 @@ class ServiceOptions:
         return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def peer_table(self) -> dict[str, Peer]:
-        """Successor label -> peer (END -> the judge)."""
+        """Peer label -> peer: successors and the predecessors this service replies to (by
+        name), END -> the judge."""
         table = {label: Peer(label, url) for label, url in self.peers.items()}
         if self.end is not None:
             table[END_LABEL] = Peer(self.end[0], self.end[1])
@@ -148,9 +153,13 @@ def _check_numbers(o: ServiceOptions) -> None:
         raise OptionError(f"--max-artifact-bytes must be >= 256, got {o.max_artifact_bytes}")
     if o.work_threads < 0:
         raise OptionError(f"--work-threads must be >= 0, got {o.work_threads}")
-    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max"):
-        if float(getattr(o, name)) <= 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be positive, got {getattr(o, name)}")
+    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max",
+                 "delivery_ttl", "max_magnitude"):
+        if not 0.0 < float(getattr(o, name)) < float("inf"):
+            raise OptionError(f"--{name.replace('_', '-')} must be a positive number, got {getattr(o, name)}")
+    for name in ("reply_quota", "max_attempts"):
+        if int(getattr(o, name)) < 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be >= 0 (0: the default rule), got {getattr(o, name)}")
 
 
 def load_keys(o: ServiceOptions) -> KeyRing:
@@ -185,7 +194,8 @@ def settings_of(o: ServiceOptions) -> ServiceSettings:
         concurrency=o.concurrency, work_threads=o.work_threads, max_artifact_bytes=o.max_artifact_bytes,
         max_reply_bytes=o.max_reply_bytes, window_s=o.window, checkpoint_every=o.checkpoint_every,
         checkpoint_interval_s=o.checkpoint_interval, fsync=o.fsync, forward=o.forward,
-        decision_ttl_s=o.decision_ttl, audit_path=o.audit, outcomes_path=o.outcomes,
+        decision_ttl_s=o.decision_ttl, max_magnitude=o.max_magnitude, reply_quota=o.reply_quota,
+        audit_path=o.audit, outcomes_path=o.outcomes,
     )
 
 
@@ -207,8 +217,8 @@ def build_service(
     else:
         judge = load_callable(o.judge or "", "--judge")
     journal = Journal(o.checkpoint_dir, o.name, fsync=o.fsync)
-    sender = Sender(o.name, keys, http, forward=o.forward, retry=RetryPolicy(o.retry_base, o.retry_max, o.timeout),
-                    seed=o.seed)
+    retry = RetryPolicy(o.retry_base, o.retry_max, o.timeout, give_up_s=o.delivery_ttl, max_attempts=o.max_attempts)
+    sender = Sender(o.name, keys, http, forward=o.forward, retry=retry, seed=o.seed)
     return AgentService(settings_of(o), keys, journal, sender, node=node, work=work, judge=judge)
 
 

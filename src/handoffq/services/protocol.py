@@ -193,8 +193,17 @@ def decode_handoff(obj: dict[str, Any]) -> Handoff:
     )
 
 
-def decode_reply(obj: dict[str, Any]) -> Reply:
-    """Validate a parsed reply: exactly ``(v, tau, R)`` plus ids, nonce and timestamp."""
+def _bounded(obj: dict[str, Any], field: str, max_abs: float) -> float:
+    val = _real(obj, field)
+    if abs(val) > max_abs:
+        raise ProtocolError("out_of_range", f"field {field!r} = {val!r} exceeds the magnitude bound {max_abs:g}")
+    return val
+
+
+def decode_reply(obj: dict[str, Any], max_abs: float = math.inf) -> Reply:
+    """Validate a parsed reply: exactly ``(v, tau, R)`` plus ids, nonce and timestamp, with
+    ``|v|`` and ``|R|`` at most ``max_abs`` (a finite bound keeps ``R + gamma**tau * v`` far
+    from overflowing, and a peer's absurd value from spreading upstream)."""
     _fields(obj, REPLY_FIELDS, "reply")
     return Reply(
         sender=_match(obj, "from", _NAME),
@@ -203,7 +212,7 @@ def decode_reply(obj: dict[str, Any]) -> Reply:
         handoff=_match(obj, "handoff", _ID),
         ts=_real(obj, "ts"),
         nonce=_match(obj, "nonce", _NONCE),
-        v=_real(obj, "v"),
+        v=_bounded(obj, "v", max_abs),
         tau=_int(obj, "tau", 1, 2**62),
-        R=_real(obj, "R"),
+        R=_bounded(obj, "R", max_abs),
     )
