@@ -126,3 +126,23 @@ def test_a_service_that_cannot_start_fails_the_launch_at_once(tmp_path: Path) ->
     with pytest.raises(RuntimeError, match="'triage' exited with status 2"):
         pipeline.start(timeout=60)
     assert all(p.poll() is not None for p in pipeline.procs.values())
+
+
+def test_a_service_that_keeps_failing_is_restarted_with_backoff_then_given_up(tmp_path: Path, capfd: Any) -> None:
+    path = _compose_file(tmp_path, {"triage": [END_LABEL]})
+    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    pipeline = Pipeline(path, env=env, log_level="warning", restart_backoff=0.05, max_restarts=2)
+    pipeline.start(timeout=60)
+    try:
+        (tmp_path / "ckpt").mkdir(exist_ok=True)
+        (tmp_path / "ckpt" / "triage.ckpt").write_bytes(b"not a snapshot")  # every restart now fails
+        pipeline.kill("triage")
+        wait_for(lambda: "triage" in pipeline.gave_up, timeout=60, what="the launcher to give up")
+        assert pipeline.restarts["triage"] == 2 and pipeline.restarts["judge"] == 0
+        reason = pipeline.gave_up["triage"]
+        assert "exited 3 times in a row" in reason and "cannot read snapshot" in reason and "\n" not in reason
+        assert pipeline.procs["judge"].poll() is None  # the others keep running
+    finally:
+        pipeline.stop()
+    err = capfd.readouterr().err
+    assert "restarting in 0.05 s" in err and "restarting in 0.1 s" in err  # the delay doubles

@@ -170,15 +170,26 @@ def _run(opts: object, log_level: str) -> None:
     logging.basicConfig(level=level, format=f"%(asctime)s {opts.name} %(levelname)s %(name)s: %(message)s")
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     service = build_service(opts, http)
+    service.restore()  # before listening: a snapshot or journal that cannot be restored is a one-line error
     app = build_app(service, a2a=opts.a2a, on_shutdown=http.aclose)
-    uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level=log_level, access_log=False,
-                                  lifespan="on", timeout_graceful_shutdown=5)).run()
+    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level=log_level,
+                                           access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+
+    def exit_now() -> None:
+        server.should_exit = True
+
+    service.on_fatal = exit_now
+    server.run()
+    if service.fatal is not None:  # it stopped itself (a journal write failed): a restart recovers
+        typer.echo(f"error: {opts.name}: {service.fatal}", err=True)
+        raise typer.Exit(1)
 
 
 def compose(
     file: Path = typer.Argument(..., help="the compose file (TOML) describing the pipeline"),
 ) -> None:
-    """Start every service of a compose file (restarting any that dies) until interrupted."""
+    """Start every service of a compose file until interrupted, restarting any that dies (with
+    backoff; after 5 failed starts in a row the pipeline stops with the reason)."""
     import signal
     import time
 
@@ -198,12 +209,16 @@ def compose(
     names = ", ".join(f"{n} {pipeline.url(n)}" for n in pipeline.options)
     typer.echo(f"pipeline up: {names}; tasks go to {pipeline.entry} (Ctrl-C stops)", err=True)
     try:
-        while True:
+        while not pipeline.gave_up:
             time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:
         pipeline.stop()
+    if pipeline.gave_up:
+        for name, reason in pipeline.gave_up.items():
+            typer.echo(f"error: {name}: {reason}", err=True)
+        raise typer.Exit(1)
 
 
 def register(target: typer.Typer) -> None:
