@@ -59,6 +59,10 @@ def test_compose_file_links_peers_keys_and_predecessors(tmp_path: Path) -> None:
     ring = pipeline.ring("triage")
     assert ring.peers() == sorted([CLIENT, "code", "judge", "math", "review"])
     assert ring.key("math") == pipeline.ring("math").key("triage") != ring.key("review")
+    # each child holds only the keys of the peers it talks to, not every pair's
+    assert pipeline.ring("judge").peers() == ["code", "math", "review"]
+    assert pipeline.ring(CLIENT).peers() == ["triage"]
+    assert pipeline.ring("code").peers() == ["judge", "review", "triage"]
 
 
 @pytest.mark.parametrize(("text", "match"), [

@@ -510,3 +510,13 @@ def test_a_failed_journal_write_stops_the_service_and_a_restart_recovers(
     wait_for(lambda: again.counters["processed"] == 4 and not again.outbox, what="f3 worked on again")
     assert again.counters["decisions"] == 4 and len(again.pending) == 4
     assert sorted({e["task"] for e in peer.received}) == ["f0", "f1", "f2", "f3"]
+
+
+def test_junk_is_counted_but_cannot_flood_the_logs(one_agent: Any, caplog: Any) -> None:
+    net, _peer, service = one_agent
+    body = encode(_reply("review", "math", "t1", "t1#1"))
+    with caplog.at_level(logging.WARNING, logger="handoffq.services"):
+        for _ in range(30):
+            assert _post(net.url["math"], "/v1/reply", body, sign(net.key("intruder", "math"), body)).status_code == 401
+    assert service.rejected["bad_signature"] == 30
+    assert sum("bad_signature" in r.getMessage() for r in caplog.records) == 1

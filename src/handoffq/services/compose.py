@@ -225,8 +225,11 @@ class Pipeline:
         return self.options[name].base_url
 
     def ring(self, name: str) -> KeyRing:
-        """The key ring of ``name`` (a service, or :data:`CLIENT`)."""
-        return KeyRing({next(iter(pair - {name})): key for pair, key in self._keys.items() if name in pair})
+        """The key ring of ``name`` (a service, or :data:`CLIENT`): only the keys of the peers it
+        talks to (its successors, the judge, its predecessors; the client: the entry agent)."""
+        talks_to = {self.entry} if name == CLIENT else set(self.options[name].key_peers())
+        return KeyRing({other: key for pair, key in self._keys.items() if name in pair
+                        for other in pair - {name} if other in talks_to})
 
     def _child_env(self, name: str) -> dict[str, str]:
         return {**os.environ, **self.env, **self.ring(name).to_env()}

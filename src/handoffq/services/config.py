@@ -19,6 +19,7 @@ from handoffq.services.delivery import RetryPolicy, Sender
 from handoffq.services.hosting import HostedNode
 from handoffq.services.journal import Journal
 from handoffq.services.protocol import MODES
+from handoffq.services.protocol import NAME as _NAME
 from handoffq.services.security import KeyRing, env_var
 from handoffq.services.service import AgentService, Peer, ServiceSettings
 from handoffq.services.work import load_callable
@@ -27,9 +28,6 @@ __all__ = ["END_LABEL", "ServiceOptions", "build_node", "build_service", "parse_
 
 END_LABEL = END
 """The successor label that ends a task (the router's ``END``); its address is the judge."""
-
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
 
 class OptionError(ValueError):
     """A service option is wrong (the message names it)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "MODES",
+    "NAME",
     "Handoff",
     "ProtocolError",
     "Reply",
@@ -36,7 +37,9 @@ __all__ = [
 MODES = ("train", "serve", "frozen")
 """Task modes, most to least learning: explore and learn, greedy and learn, greedy only."""
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+"""What a service (peer) name may be."""
+_NAME = NAME
 _ID = re.compile(r"^[A-Za-z0-9_.:#/-]{1,160}$")
 _NONCE = re.compile(r"^[0-9a-f]{32}$")
 _URL = re.compile(r"^https?://[^\s]{1,500}$")

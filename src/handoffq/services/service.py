@@ -32,10 +32,8 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from handoffq.learn.targets import NonFiniteQError
@@ -54,118 +52,14 @@ from handoffq.services.protocol import (
     handoff_id,
 )
 from handoffq.services.security import KeyRing, ReplayGuard, SecurityError, verify
+from handoffq.services.settings import STATUS, Ack, Lru, Peer, ServiceSettings, ServiceStopped
 from handoffq.services.work import WorkResult, as_reward, as_work_result, call
 
 __all__ = ["Ack", "AgentService", "Peer", "ServiceSettings", "ServiceStopped"]
 
 log = logging.getLogger("handoffq.services")
 
-Ack = tuple[int, dict[str, Any]]
-"""An HTTP status and the JSON object answered."""
-
-_STATUS = {
-    "oversize": 413,
-    "bad_json": 400,
-    "schema": 400,
-    "extra_field": 400,
-    "missing_field": 400,
-    "wrong_kind": 400,
-    "unknown_peer": 401,
-    "bad_signature": 401,
-    "stale": 401,
-    "future": 401,
-    "replay": 401,
-    "wrong_recipient": 403,
-    "not_allowed": 403,
-    "wrong_sender": 403,
-    "unknown_handoff": 409,
-    "conflict": 409,
-    "out_of_range": 400,
-    "no_reply_address": 403,
-    "busy": 503,
-    "starting": 503,
-}
-
-
-class ServiceStopped(RuntimeError):
-    """The service stopped itself (a journal write failed); see :attr:`AgentService.fatal`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """A service this one talks to (a successor, the judge, or a predecessor it replies to):
-    its name (the ``to`` of envelopes) and base URL."""
-
-    name: str
-    url: str
-
-
-@dataclass
-class ServiceSettings:
-    """How one service runs (every field is a ``serve-agent`` option; see its ``--help``)."""
-
-    name: str
-    url: str
-    role: str = "agent"
-    peers: dict[str, Peer] = field(default_factory=dict)
-    accept_from: frozenset[str] = frozenset()
-    mode: str = "train"
-    cost_weight: float = 1.0
-    max_handoffs: int = 20
-    penalty: float = -1.0
-    inbox_size: int = 1024
-    outbox_size: int = 4096
-    concurrency: int = 64
-    work_threads: int = 8
-    max_artifact_bytes: int = 1 << 20
-    max_reply_bytes: int = 2048
-    window_s: float = 30.0
-    checkpoint_every: int = 5000
-    checkpoint_interval_s: float = 10.0
-    fsync: bool = False
-    forward: str = "http"
-    decision_ttl_s: float = 600.0
-    max_magnitude: float = 1e9
-    reply_quota: int = 0
-    dedupe_size: int = 200_000
-    audit_path: Path | None = None
-    outcomes_path: Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.role not in ("agent", "judge"):
-            raise ValueError(f"role must be 'agent' or 'judge', got {self.role!r}")
-        if self.mode not in ("train", "serve", "frozen"):
-            raise ValueError(f"mode must be train, serve or frozen, got {self.mode!r}")
-        for name in ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 < float(self.max_magnitude) < float("inf"):
-            raise ValueError(f"max-magnitude must be a positive finite number, got {self.max_magnitude}")
-
-    @property
-    def replies_per_peer(self) -> int:
-        """Replies owed to one predecessor at most (``reply_quota``, or half the outbox)."""
-        return int(self.reply_quota) if self.reply_quota > 0 else max(1, self.outbox_size // 2)
-
-
-class _Lru:
-    """A bounded map of recent ids to a value (their sender), oldest forgotten first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = int(size)
-        self.items: OrderedDict[str, str | None] = OrderedDict()
-
-    def add(self, item: str, value: str | None = None) -> None:
-        self.items[item] = value
-        self.items.move_to_end(item)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-    def get(self, item: str) -> str | None:
-        return self.items.get(item)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self.items
+_LOG_EVERY_S = 10.0
 
 
 class AgentService:
@@ -202,13 +96,14 @@ class AgentService:
         self.judge = judge
         self.clock = clock
         self.guard = ReplayGuard(s.window_s, clock=clock)
+        self._logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged, not logged since)
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.inbox: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, dict[str, Any]] = {}
         self.outbox = Outbox()
-        self.seen = _Lru(s.dedupe_size)
-        self.applied = _Lru(s.dedupe_size)
+        self.seen = Lru(s.dedupe_size)
+        self.applied = Lru(s.dedupe_size)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._room = asyncio.Condition()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -306,10 +201,19 @@ class AgentService:
 
     # ================================================================ receiving
     def _reject(self, kind: str, sender: object, reason: str, message: str) -> Ack:
-        """Count, log (never a key) and answer a rejection; nothing else changes."""
+        """Count, log (never a key) and answer a rejection; nothing else changes. At most one
+        warning per reason every ``_LOG_EVERY_S`` seconds (anyone can send junk: the logs must
+        not be floodable); the count says how many were not logged."""
         self.rejected[reason] += 1
-        log.warning("%s rejected %s from %r: %s (%s)", self.name, kind, sender, reason, message)
-        return _STATUS.get(reason, 400), {"status": "rejected", "reason": reason}
+        now = self.clock()
+        last, quiet = self._logged.get(reason, (-_LOG_EVERY_S, 0))
+        if now - last >= _LOG_EVERY_S:
+            more = f" ({quiet} more not logged)" if quiet else ""
+            log.warning("%s rejected %s from %r: %s (%s)%s", self.name, kind, sender, reason, message, more)
+            self._logged[reason] = (now, 0)
+        else:
+            self._logged[reason] = (last, quiet + 1)
+        return STATUS.get(reason, 400), {"status": "rejected", "reason": reason}
 
     def _authenticate(self, raw: bytes, signature: str | None, max_bytes: int, kind: str) -> dict[str, Any]:
         """Size, JSON, key of the claimed sender, signature: the parsed envelope, or raise."""
@@ -563,7 +467,8 @@ class AgentService:
             import json
 
             self._outcomes.write(json.dumps({"task": rec["task"], "reward": reward, "hops": rec["hop"],
-                                             "mode": rec["mode"], "artifact": rec["artifact"]}) + "\n")
+                                             "mode": rec["mode"], "t": self.clock(),
+                                             "artifact": rec["artifact"]}) + "\n")
 
     def _settle(self, hid: str, msgs: list[OutMessage]) -> None:
         """A handoff is done: it leaves the inbox and its messages join the outbox."""
@@ -620,7 +525,16 @@ class AgentService:
     def _tick(self) -> None:
         self._since_snapshot += 1
         if not self._replaying and self._since_snapshot >= self.settings.checkpoint_every:
+            self._try_checkpoint()
+
+    def _try_checkpoint(self) -> None:
+        """A snapshot, or an error logged: a failed snapshot loses nothing (the old snapshot
+        and the whole journal stay), so the service goes on and tries again later."""
+        try:
             self.checkpoint()
+        except OSError as exc:
+            log.error("%s: snapshot failed (%s); the journal keeps every record", self.name, exc)
+            self._last_snapshot = self.clock()
 
     async def _housekeeping(self) -> None:
         while True:
@@ -630,7 +544,7 @@ class AgentService:
             except ServiceStopped:
                 return
             if self._since_snapshot and self._due():
-                self.checkpoint()
+                self._try_checkpoint()
 
     def _due(self) -> bool:
         return self.clock() - self._last_snapshot >= self.settings.checkpoint_interval_s
