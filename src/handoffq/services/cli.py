@@ -111,7 +111,8 @@ def serve_agent(
                                   rich_help_panel=_REL),
     audit: Path = typer.Option(None, "--audit", help="JSON-lines log of every reply sent and applied (only "
                                "v, tau, R and ids)", rich_help_panel=_REL),
-    outcomes: Path = typer.Option(None, "--outcomes", help="JSON-lines log of finished tasks (judges)",
+    outcomes: Path = typer.Option(None, "--outcomes", help="JSON-lines log of finished tasks (judges): task, "
+                                  "reward, hops, mode, time, final artifact",
                                   rich_help_panel=_REL),
     compose_file: Path = typer.Option(None, "--compose", help="take every option of --service from this compose "
                                       "file instead (what 'handoffq compose' runs)"),
