@@ -30,9 +30,10 @@ Example (``pipeline.toml``)::
     successors = ["END"]
 
 From the file the launcher derives each service's peers (successor addresses, the judge as
-``END``), whom it accepts handoffs from (its predecessors; the entry agent also accepts the
-submitting ``client``) and one key per pair of services, handed to each child in its
-environment only. ``handoffq compose FILE`` runs it in the foreground; :class:`Pipeline` is
+``END``, and its predecessors' addresses, where its replies go), whom it accepts handoffs from
+(its predecessors; the entry agent also accepts the submitting ``client``) and one key per
+pair of services that talk, handed to each child in its environment only (a child holds the
+keys of its own links, no others). ``handoffq compose FILE`` runs it in the foreground; :class:`Pipeline` is
 the same from Python (tests, benchmarks).
 """
 
