@@ -44,6 +44,14 @@ class MessageBatch:
         object.__setattr__(self, "duration", d if d.dtype == np.int64 else d.astype(np.int64))
         object.__setattr__(self, "reward", r)
 
+    def slice(self, start: int, stop: int) -> MessageBatch:
+        """Messages ``start .. stop - 1`` as a batch (views of this validated batch: not checked again)."""
+        out = object.__new__(MessageBatch)
+        object.__setattr__(out, "value", self.value[start:stop])
+        object.__setattr__(out, "duration", self.duration[start:stop])
+        object.__setattr__(out, "reward", self.reward[start:stop])
+        return out
+
     @classmethod
     def concatenate(cls, parts: Sequence[MessageBatch]) -> MessageBatch:
         """One batch holding ``parts`` in order (each already validated: not checked again)."""
@@ -112,12 +120,20 @@ def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     ``r`` holds the indices ``order[starts[r]:ends[r]]`` of key ``run_keys[r]`` (in their
     original order). One stable sort; small non-negative integer keys use a radix sort."""
     keys = np.asarray(keys)
+    if keys.size == 1:  # one run (the one-episode-at-a-time loop)
+        zero = np.zeros(1, dtype=np.int64)
+        return zero, keys.astype(np.int64).reshape(1), zero, np.ones(1, dtype=np.int64)
     if keys.dtype.kind in "iu" and keys.min() >= 0 and keys.max() < 2**15:
         keys = keys.astype(np.int16)  # a stable argsort of small ints is a fast radix sort
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    ends = np.r_[starts[1:], len(order)]
+    new_run = np.empty(len(order), dtype=bool)
+    new_run[:1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_run[1:])
+    starts = new_run.nonzero()[0]
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[-1:] = len(order)
     return order, sorted_keys[starts].astype(np.int64), starts, ends
 
 
@@ -152,14 +168,14 @@ def deliver_replies(
         return []
     n = int(max(receivers.max(), senders.max())) + 1
     order, pairs, starts, ends = sorted_runs(receivers * n + senders)
-    v, d, r = value[order], duration[order], reward[order]
+    replies = MessageBatch(value[order], duration[order], reward[order])  # validated once for the round
     out: list[Delivery] = []
     got: list[MessageBatch] = []
     first = 0  # start (in sorted order) of the current receiver's replies
     pair_list = pairs.tolist()
     for idx, (pair, a, b) in enumerate(zip(pair_list, starts.tolist(), ends.tolist())):
         i, j = divmod(pair, n)
-        got.append(channel.send_batch(j, i, MessageBatch(v[a:b], d[a:b], r[a:b])))
+        got.append(channel.send_batch(j, i, replies.slice(a, b)))
         if idx + 1 == len(pair_list) or pair_list[idx + 1] // n != i:
             rows = order[first:b]
             out.append(Delivery(i, keys[rows], MessageBatch.concatenate(got), rows))

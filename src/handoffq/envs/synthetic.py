@@ -627,6 +627,7 @@ class SyntheticVecEnv:
         step_r[:, :ns] = self.inst.reward[:, self._z_of]
         self._step_reward = step_r.reshape(-1)  # indexed by agent * (ns + 1) + s
         self._adm = self.inst.admissible.copy()
+        self._masks = [np.broadcast_to(self._adm[a], (self.n_envs, n)) for a in range(n)]  # sliced per call
         self._gpow = cfg.gamma ** np.arange(cfg.tau_max + 1)
         self._h_alias = None if self.inst.handoff is None else alias_tables(self.inst.handoff)
         self._rng = np.random.default_rng(seed)
@@ -669,8 +670,8 @@ class SyntheticVecEnv:
         return tuple(range(self.n_agents))
 
     def mask(self, slots: np.ndarray, agent: int) -> np.ndarray:
-        """The agent's admissible row, repeated."""
-        return np.broadcast_to(self._adm[agent], (len(slots), self.n_agents))
+        """The agent's admissible row, repeated (a read-only broadcast view)."""
+        return self._masks[agent][: len(slots)]
 
     def latent_state(self, slots: np.ndarray) -> np.ndarray:
         """Latent decision-epoch state index (as in :meth:`SyntheticICSMDP.model`) of each slot
@@ -762,7 +763,7 @@ class SyntheticVecEnv:
         """Apply the end-of-invocation handoff kernel to the live states ``s`` (commit family)."""
         assert self._h_alias is not None
         h_acc, h_ali = self._h_alias
-        live = np.flatnonzero(s != self.n_latent)
+        live = (s != self.n_latent).nonzero()[0]
         u = self._rng.random(live.size) * self._width
         col = u.astype(np.int64)
         row = s[live]
@@ -774,7 +775,7 @@ class SyntheticVecEnv:
     ) -> np.ndarray:
         """Store the new states, hand control to the successors; return the truncation flags."""
         cfg = self.config
-        hi = np.flatnonzero(~term)
+        hi = (~term).nonzero()[0]
         if rows is None:
             self._s[:] = s
             slot_hi = hi

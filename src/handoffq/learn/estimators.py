@@ -124,7 +124,7 @@ class TabularEstimator:
         if self.dense and self.table.size <= max(4 * len(flat), 4096):
             size = self.table.size
             cnt = np.bincount(flat, minlength=size)
-            uniq = np.flatnonzero(cnt)
+            uniq = cnt.nonzero()[0]
             counts = cnt[uniq]
             mean_t = np.bincount(flat, weights=targets, minlength=size)[uniq] / counts
             mean_a = np.bincount(flat, weights=step_sizes, minlength=size)[uniq] / counts

@@ -74,7 +74,7 @@ def masked_max(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
     than a masked ``max(axis=1)`` for the few columns of a successor set).
     """
     if _shared_row(mask):
-        cols = np.flatnonzero(mask[0])
+        cols = mask[0].nonzero()[0]
         out = q[:, cols[0]].copy()
         for c in cols[1:]:
             np.maximum(out, q[:, c], out=out)
@@ -129,7 +129,7 @@ def _epsilon_shared(q: np.ndarray | None, mask: np.ndarray, eps: float, rng: np.
     """Epsilon-greedy over one admissible row shared by all slots (draws only what it uses)."""
     if eps <= 0.0:
         return masked_argmax(_need(q), mask)
-    allowed = np.flatnonzero(mask[0])
+    allowed = mask[0].nonzero()[0]
     random_idx = allowed[rng.integers(len(allowed), size=mask.shape[0])]
     if eps >= 1.0:
         return random_idx

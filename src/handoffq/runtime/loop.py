@@ -170,6 +170,8 @@ class EpisodeLoop:
         self.idle = np.arange(b) >= self.started
         self.primitive_steps = 0
         self.before_round = before_round
+        self._all = np.arange(b)
+        self._none_idle = not self.idle.any()  # (slots only ever become idle, never busy again)
 
     @property
     def running(self) -> int:
@@ -183,7 +185,7 @@ class EpisodeLoop:
         """
         if self.before_round is not None:
             self.before_round(self.env)
-        slots = np.flatnonzero(~self.idle)
+        slots = self._all if self._none_idle else (~self.idle).nonzero()[0]
         if limit is not None:
             slots = slots[: max(int(limit), 0)]
         finished: list[Episodes] = []
@@ -290,7 +292,7 @@ class EpisodeLoop:
         env = self.env
         new_active = env.active() if full else env.active()[slots]
         value = np.zeros(len(slots))
-        live = np.flatnonzero(~term)
+        live = (~term).nonzero()[0]
         vgroups = [(j, live[idx]) for j, idx in group_by(new_active[live])]
         vals = self.team.value([(j, env.observe(s, j), env.mask(s, j))
                                 for j, s in ((j, r if full else slots[r]) for j, r in vgroups)])
@@ -331,3 +333,4 @@ class EpisodeLoop:
         if len(restart):
             self.env.reset_slots(restart)
         self.idle[retire] = True
+        self._none_idle = self._none_idle and not len(retire)
