@@ -97,7 +97,7 @@ def train_team(
     runner = BatchedRunner(env, team, seed=seed)
     if iid is not None:
         dist = np.asarray(iid, dtype=float)
-        runner.loop.before_round = lambda e: e.resample(dist)
+        runner.loop.before_round = lambda _: env.resample(dist)
     runner.train(budget)
     return team
 

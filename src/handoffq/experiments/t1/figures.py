@@ -30,21 +30,24 @@ def _ci(values: list[float]) -> tuple[float, float, float]:
 
 
 def _scatter(fig: Any, ax: Any, lr: list[dict[str, Any]], learner: str, stats: dict[str, Any]) -> None:
+    from matplotlib.lines import Line2D
+
     sc = None
-    for design, (mark, label) in _MARKS.items():
+    for design, (mark, _) in _MARKS.items():
         sel = [r for r in lr if r["design"] == design]
         if sel:
             sc = ax.scatter([r["ais_gap"] for r in sel], [r["value_gap"] for r in sel], c=[r["rho"] for r in sel],
-                            cmap="viridis", vmin=0, vmax=1, marker=mark, s=36, edgecolor="k", linewidth=0.5,
-                            label=label)
+                            cmap="viridis", vmin=0, vmax=1, marker=mark, s=36, edgecolor="k", linewidth=0.5)
     if sc is not None:
         fig.colorbar(sc, ax=ax, label=_RHO_LABEL)
+    handles = [Line2D([], [], marker=_MARKS[d][0], ls="", color="grey", markeredgecolor="k", label=_MARKS[d][1])
+               for d in _MARKS if any(r["design"] == d for r in lr)]
     ax.set_xlabel("AIS gap of the agents' view (exact; 0 = nothing lost)")
     ax.set_ylabel("value lost against the full view (exact)")
     ax.set_title(f"{learner} IC-Q: Pearson r = {stats['pearson_r']:.2f}; within one rho r = "
                  f"{stats['partial_r_given_rho']:.2f}\nrho alone predicts r = {stats['pearson_r_one_minus_rho']:.2f};"
                  f" paper's sup form r = {stats['pearson_r_paper_form']:.2f}", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
 
 
 def _score_by_rho(ax: Any, lr: list[dict[str, Any]], learner: str) -> None:
@@ -56,26 +59,29 @@ def _score_by_rho(ax: Any, lr: list[dict[str, Any]], learner: str) -> None:
         ax.errorbar([p[0] + 0.006 * (n - 1) for p in pts], [s[0] for s in stats],
                     yerr=np.array([[s[1] for s in stats], [s[2] for s in stats]]), marker=_MARKS[design][0],
                     capsize=3, label=_MARKS[design][1])
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel(_RHO_LABEL)
     ax.set_ylabel(_SCORE_LABEL)
     ax.set_title(f"{learner} IC-Q: score as the view coarsens\n(mean over instances, 95% CI)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
 
 
 def _baselines(ax: Any, summary: dict[str, Any], learner: str) -> None:
     other = "neural" if learner == "tabular" else "tabular"
-    bars = [(f"IC-Q\n({learner})", summary.get("icq_normalised_rho1_by_seed")),
-            (f"IC-Q\n({other})", summary.get(f"icq_normalised_rho1_by_seed_{other}")),
-            ("naive\nindependent Q", summary.get("naive_normalised_rho1_by_seed")),
-            ("naive Q\nfixed point", summary.get("naive_fixed_point_normalised_by_seed")),
-            ("centralised Q\n(sees latent state)", summary.get("centralised_normalised_rho1_by_seed"))]
-    bars = [(name, v) for name, v in bars if v]
-    for x, (_, vals) in enumerate(bars):
+    specs = [(f"IC-Q\n({learner})", "icq_normalised_rho1_by_seed", "C0"),
+             (f"IC-Q\n({other})", f"icq_normalised_rho1_by_seed_{other}", "C0"),
+             ("naive\nindependent Q", "naive_normalised_rho1_by_seed", "C3"),
+             ("naive Q\nfixed point", "naive_fixed_point_normalised_by_seed", "C3"),
+             ("centralised Q\n(sees latent state)", "centralised_normalised_rho1_by_seed", "C2")]
+    bars = [(name, list(summary[key]), colour) for name, key, colour in specs if summary.get(key)]
+    for x, (_, vals, colour) in enumerate(bars):
         m, lo, hi = _ci(vals)
-        ax.bar(x, m, color="C0" if x < 2 else "C3" if "naive" in bars[x][0] else "C2", alpha=0.6)
+        ax.bar(x, m, color=colour, alpha=0.6)
         ax.errorbar(x, m, yerr=[[lo], [hi]], color="k", capsize=4)
         ax.scatter(np.full(len(vals), x) + np.linspace(-0.15, 0.15, len(vals)), vals, color="k", s=10, zorder=3)
     ax.axhline(0.0, color="grey", lw=0.8)
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.set_ylabel(_SCORE_LABEL)
     ax.set_title("Full view (rho = 1): is value passing needed?\n(bars: mean over instances, 95% CI; "

@@ -3,6 +3,7 @@ Theorem 1, one panel each, every point a mean over seeds with 95% confidence int
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ __all__ = ["t2_figure"]
 _ERR_LABEL = "error of the learned Q, relative to the size of Q*"
 
 
-def _errorbar(ax: Any, xs: list[float], groups: list[list[float]], **kw: Any) -> None:
+def _errorbar(ax: Any, xs: Sequence[float], groups: list[list[float]], **kw: Any) -> None:
     stats = [mean_ci(g) if g else (np.nan, np.nan, np.nan) for g in groups]
     m = np.array([s[0] for s in stats])
     yerr = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
