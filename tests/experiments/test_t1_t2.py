@@ -47,8 +47,8 @@ def test_t1_quick_ais_gap_explains_the_value_gap_beyond_rho(t1_quick):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "pooled Pearson r of AIS gap and value gap is 0.76 / 0.75 / 0.69 on seeds 0 / 100 / 1000 "
-    "(within one instance r = 0.72-0.96, but the slack of the AIS gap differs up to 10x across "
+    "pooled Pearson r of AIS gap and value gap is 0.761 / 0.753 / 0.695 on seeds 0 / 100 / 1000 "
+    "(within one instance r = 0.72-0.95, but the slack of the AIS gap differs up to 10x across "
     "instances), below the issue's 0.8"))
 def test_t1_quick_pearson_r_reaches_0_8(t1_quick):
     assert t1_quick["pearson_r"] >= 0.8
@@ -63,16 +63,20 @@ def test_t2_quick_budget_and_width_thresholds(t2_quick):
 
 
 def test_t2_quick_mixing_varies_with_p(t2_quick):
-    """The commit family does what it was built for: mixing slows as invocations lengthen."""
+    """The commit family does what it was built for: mixing slows as invocations lengthen.
+
+    ``mixing_spearman > 0.5`` (the issue's threshold) is reported, not asserted: it is
+    confounded (see the xfail below) and missed on one held-out seed set before the port.
+    """
     assert not t2_quick["mixing_not_varied"]
     assert t2_quick["mixing_slows_as_p_falls"]
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "error does grow with the measured mixing time (mixing_spearman 0.74 / 0.90 / 0.37 on seeds "
-    "0 / 100 / 1000), but the i.i.d.-sampling control at the same p is as large: the growth comes "
-    "from what p does to the problem (Q* scale, option length), not from the correlated sample "
-    "stream (mixing_spearman_excess -0.37 / -0.05 / 0.00)"))
+    "error does grow with the measured mixing time (mixing_spearman 0.84 / 0.90 / 0.58 on seeds "
+    "0 / 100 / 1000; 0.37 on seed 1000 before the port), but the i.i.d.-sampling control at the "
+    "same p is as large: the growth comes from what p does to the problem (Q* scale, option "
+    "length), not from the correlated sample stream (mixing_spearman_excess -0.05 / 0.37 / -0.21)"))
 def test_t2_quick_error_grows_because_mixing_slows(t2_quick):
     assert t2_quick["mixing_spearman_excess"] > 0.5
 

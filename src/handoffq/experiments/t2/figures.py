@@ -98,6 +98,6 @@ def t2_figure(path: Path, rows: list[dict[str, Any]], summary: dict[str, Any], c
         _p_panel(axes[1], rows, summary, cfg)
     if any(r["scan"] == "width" for r in rows):
         _width_panel(axes[2], rows, summary, cfg)
-    fig.suptitle(f"T2 {SIMULATED_TAG}: the three error sources of the bound, one scan each (synthetic IC-SMDP)",
-                 fontsize=11)
+    fig.suptitle(f"T2 {SIMULATED_TAG}: the three sources of IC-Q's error (sampling, invocation length and mixing, "
+                 "the agents' view), one scan each (synthetic IC-SMDP)", fontsize=11)
     return save(fig, path)
