@@ -70,3 +70,21 @@ def test_fits_a_table():
     for _ in range(2000):
         est.update_batch(obs, act, target[obs[:, 0], act], np.ones(10))
     assert np.abs(est.values_batch(np.arange(5)[:, None]) - target).max() < 0.02
+
+
+def test_is_an_estimator_and_checkpoints_exactly():
+    from handoffq.learn.estimators import Estimator
+
+    a = NTKMLPEstimator((4, 3), 2, width=8, lr=0.5, radius=5.0, optimizer="adam", seed=3)
+    assert isinstance(a, Estimator)
+    rng = np.random.default_rng(0)
+    obs = np.stack([rng.integers(4, size=10), rng.integers(3, size=10)], 1)
+    for _ in range(5):
+        a.update_batch(obs, rng.integers(2, size=10), rng.standard_normal(10), np.ones(10))
+    b = NTKMLPEstimator((4, 3), 2, width=8, lr=0.5, radius=5.0, optimizer="adam", seed=99)
+    b.load_state_dict(a.state_dict())
+    assert np.array_equal(a.values_batch(obs), b.values_batch(obs))
+    act, y = rng.integers(2, size=10), rng.standard_normal(10)
+    a.update_batch(obs, act, y, np.ones(10))
+    b.update_batch(obs, act, y, np.ones(10))  # the optimiser state came along
+    assert np.array_equal(a.values_batch(obs), b.values_batch(obs))
