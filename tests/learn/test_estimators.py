@@ -86,3 +86,42 @@ def test_mlp_refuses_targets_beyond_float32_and_keeps_its_weights(optimizer):
     assert all((p == b).all() for p, b in zip(est.net.parameters(), before))
     assert np.isfinite(est.values((1,))).all()
     est.update((1,), 0, 1.0, 1.0)  # still usable
+
+
+def test_tabular_bincount_grouping_equals_sorting():
+    """Small tables group duplicate pairs with bincount, large ones with np.unique: same update."""
+    rng = np.random.default_rng(0)
+    obs = rng.integers(7, size=(500, 1))
+    act, y, st = rng.integers(3, size=500), rng.standard_normal(500), rng.uniform(0.1, 0.9, 500)
+    small = TabularEstimator((7,), 3)  # 21 entries <= 4 x 500: bincount path
+    small.update_batch(obs, act, y, st)
+    flat = obs[:, 0] * 3 + act
+    uniq, inv, cnt = np.unique(flat, return_inverse=True, return_counts=True)
+    mean_t, mean_a = np.bincount(inv, weights=y) / cnt, np.bincount(inv, weights=st) / cnt
+    want = np.zeros(21)
+    want[uniq] = (1 - (1 - mean_a) ** cnt) * mean_t
+    np.testing.assert_allclose(small.table.reshape(-1), want, rtol=1e-12)
+    large = TabularEstimator((70_000,), 3)  # far larger than the batch: np.unique path
+    large.update_batch(obs, act, y, st)
+    np.testing.assert_allclose(large.table[:7].reshape(-1), want, rtol=1e-12)
+
+
+def test_make_estimator_builds_the_ntk_mlp():
+    from handoffq.learn.ntk_mlp import NTKMLPEstimator
+
+    est = make_estimator("ntk_mlp", (4,), 3, seed=1, width=8)
+    assert isinstance(est, NTKMLPEstimator) and est.values((2,)).shape == (3,)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_ntk_mlp_refuses_a_step_to_non_finite_weights(optimizer):
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = make_estimator("ntk_mlp", (4,), 3, seed=1, width=8, optimizer=optimizer)
+    before = [w.copy() for w in est.weights]
+    for target in (float("nan"), 1e300):
+        with pytest.raises(NonFiniteQError):
+            est.update((1,), 0, target, 1.0)
+    assert all(np.array_equal(w, b) for w, b in zip(est.weights, before))
+    est.update((1,), 0, 1.0, 1.0)  # still usable
+    assert np.isfinite(est.values((1,))).all()

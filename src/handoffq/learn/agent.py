@@ -29,7 +29,14 @@ from handoffq.core.channel import MessageBatch
 from handoffq.core.env import obs_size
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.estimators import Estimator, TabularEstimator
-from handoffq.learn.exploration import Exploration, choose, choose_batch, greedy
+from handoffq.learn.exploration import (
+    Exploration,
+    choose,
+    choose_batch,
+    greedy,
+    masked_argmax,
+    masked_max,
+)
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.targets import NonFiniteQError, finite_target, finite_targets, td_target_batch
 
@@ -65,7 +72,11 @@ class VisitCounter:
                 flat = obs[:, 0] * self.n_actions + cols
             else:
                 flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) * self.n_actions + cols
-            np.add.at(self.counts, flat, by)
+            if self.counts.size <= max(4 * len(flat), 4096):  # O(batch + table), no scatter-add
+                added = np.bincount(flat, minlength=self.counts.size)
+                self.counts += added if by == 1 else by * added
+            else:
+                np.add.at(self.counts, flat, by)
             return self.counts[flat]
         keys = [(*row, c) for row, c in zip(obs.tolist(), cols.tolist())]
         for k in keys:
@@ -100,6 +111,9 @@ class _Slots:
             bad = np.asarray(slots)[cols < 0][:5].tolist()
             raise RuntimeError(f"agent {agent_id} received replies for slots with no pending decision: {bad}")
         return self.obs[slots], cols
+
+    def clear(self, slots: np.ndarray) -> None:
+        self.col[slots] = -1
 
     def take(self, slots: np.ndarray, agent_id: int) -> tuple[np.ndarray, np.ndarray]:
         obs, cols = self.peek(slots, agent_id)
@@ -385,16 +399,16 @@ class ICQAgent:
 
     def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
         """Columns to play for a batch (subclasses may fix them)."""
-        q = self.q.values_batch(obs)
         if greedy:
-            return np.argmax(np.where(mask, q, -np.inf), axis=1)
+            return masked_argmax(self.q.values_batch(obs), mask)
+        q = None if self.exploration.uniform_at(self.decisions) else self.q.values_batch(obs)  # uniform: no Q read
         return choose_batch(q, mask, self.exploration, self.decisions, self.rng)
 
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched :meth:`value`."""
         if self.n_local:
             return self._local_values(obs).max(axis=1)
-        return np.where(mask, self.q.values_batch(obs), -np.inf).max(axis=1)
+        return masked_max(self.q.values_batch(obs), mask)
 
     def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: OwnView | None = None) -> None:
         """Batched :meth:`receive` for the pending decisions of ``slots``."""
@@ -405,7 +419,7 @@ class ICQAgent:
         v = self._bootstrap(messages.value, own_view)
         y = finite_targets(td_target_batch(messages.reward, messages.duration, v, self.gamma), f"agent {self.agent_id}")
         self._regress_batch(obs, cols, y)
-        store.take(slots, self.agent_id)
+        store.clear(slots)
         self.t += len(slots)
 
     def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
@@ -430,12 +444,12 @@ class ICQAgent:
         self._local_q()
         store = self._slot_store(local=True)
         obs, acts = store.peek(slots, self.agent_id)
-        boot = np.where(post_mask, self.q.values_batch(post_obs), -np.inf).max(axis=1)
+        boot = masked_max(self.q.values_batch(post_obs), post_mask)
         boot = np.where(np.asarray(terminated, dtype=bool), 0.0, boot)
         with np.errstate(over="ignore", invalid="ignore"):
             y = np.asarray(rewards, dtype=float) + self.gamma * boot
         self._regress_batch(obs, acts, finite_targets(y, f"agent {self.agent_id} (local actions)"), local=True)
-        store.take(slots, self.agent_id)
+        store.clear(slots)
         self.t_local += len(slots)
 
     # ------------------------------------------------------------ checkpoints
