@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -438,8 +438,10 @@ class SCModel:
     heterogeneous difficulty (most questions nearly always or nearly never solved).
     """
 
-    kappa: float = 2.0
-    attractor: float = 0.5
+    kappa: float = field(default=2.0, metadata={"help": "Beta concentration of per-question sample accuracy"})
+    attractor: float = field(
+        default=0.5, metadata={"help": "probability a wrong sample names the question's attractor distractor"}
+    )
 
 
 def _compositions(k: int, n: int) -> np.ndarray:
