@@ -100,6 +100,10 @@ class LLMMathConfig(ExperimentConfig):
                 "mmlu-elem only; use --dataset arith with a real backend")
         if self.backend == "simulated" and self.data is not None and self.dataset is None:
             raise ExperimentError("option --data needs --dataset (which calibration the file's questions get)")
+        if self.data is not None and self.dataset != "arith":
+            from handoffq.envs.llm_math.data import load_dataset
+
+            load_dataset(self.dataset or "mathqa", self.data)  # always validated (file, line, field)
 
     @property
     def arranged(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from handoffq.envs.llm_math.data import load_dataset
 from handoffq.experiments.common import RunContext, finish, write_config
 from handoffq.experiments.llm_math.analysis import DatasetExact, dataset_exact, sensitivity
 from handoffq.experiments.llm_math.cells import seed_cell
@@ -80,8 +79,6 @@ def run(cfg: LLMMathConfig, ctx: RunContext) -> dict[str, Any]:
 
         return real.run(cfg, ctx)
     t_start = time.time()
-    if cfg.data is not None:
-        load_dataset(cfg.datasets()[0], cfg.data)  # validated before any work (file, line, field)
     write_config("llm-math", cfg, ctx, True, SIMULATED_NOTE)
     s = _header(cfg, ctx)
     copy, cap = cfg.resolved()
@@ -102,8 +99,9 @@ def run(cfg: LLMMathConfig, ctx: RunContext) -> dict[str, Any]:
                         f"{ex.optima[cfg.interface]['accuracy']:.4f}, best workflow "
                         f"{ex.workflows[ex.best_workflow]:.4f}; {time.time() - t0:.0f} s [SIMULATED]")
                 advance(1)
-            _file_keys(s, ds, dataset_summary(cfg, ex, cells))
-            rows += result_rows(cells, ex)
+            d = dataset_summary(cfg, ex, cells)
+            _file_keys(s, ds, d)
+            rows += result_rows(cells, ex, d)
             curves[ds] = {i: [c["icq"][i]["curve"] for c in cells if i in c["icq"]] for i in ifaces}
     curve_rows = [{"dataset": ds, "interface": i, "seed": s["seeds"][k], "llm_calls": calls, "accuracy": acc,
                    "simulated": True}

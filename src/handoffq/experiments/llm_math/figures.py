@@ -56,7 +56,8 @@ def _band(ax: Any, curves: list[list[tuple[int, float]]], color: str, label: str
     n = min(len(c) for c in curves)
     x = np.array([c[i][0] for i in range(n) for c in curves[:1]], float)
     y = np.array([[c[i][1] for i in range(n)] for c in curves])
-    ax.plot(x, y.mean(axis=0), color=color, label=f"{label}: mean over {len(curves)} seed{'s' if len(curves) > 1 else ''}")
+    seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
+    ax.plot(x, y.mean(axis=0), color=color, label=f"{label}: mean over {seeds}")
     if len(curves) > 1:
         ax.fill_between(x, y.min(axis=0), y.max(axis=0), color=color, alpha=0.2, label=f"{label}: min-max over seeds")
 

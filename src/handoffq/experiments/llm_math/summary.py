@@ -101,9 +101,14 @@ def dataset_summary(cfg: LLMMathConfig, ex: DatasetExact, cells: list[dict[str, 
     }
 
 
-def result_rows(cells: list[dict[str, Any]], ex: DatasetExact) -> list[dict[str, Any]]:
-    """``results.csv``: one row per (dataset, seed, column)."""
-    rows = []
+def result_rows(cells: list[dict[str, Any]], ex: DatasetExact, d: dict[str, Any]) -> list[dict[str, Any]]:
+    """``results.csv``: one row per (dataset, seed, column); ``d``: :func:`dataset_summary`."""
+    sc = d["cot_sc"]
+    rows = [{"dataset": c["dataset"], "seed": c["seed"], "column": "cot_sc", "test_accuracy": acc,
+             "exact_accuracy": sc["exact_accuracy"], "gap_to_class_optimum": None,
+             "calls_per_question": sc["calls_per_question"], "tokens_per_question": d["tokens_per_question"]["cot_sc"],
+             "simulated": True}
+            for c, acc in zip(cells, d["table1"]["cot_sc"]["per_seed"], strict=True)]
     for c in cells:
         for name, acc in c["test_accuracy"].items():
             iface = name[4:] if name.startswith("icq_") else ""
