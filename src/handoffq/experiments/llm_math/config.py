@@ -53,7 +53,7 @@ class LLMMathConfig(ExperimentConfig):
     learner: PlusConfig = option(DEFAULT_LEARNER, "ICQ+ switches")
     n_envs: int = option(256, "parallel simulated episodes", min=1)
     n_train: int | None = option(None, "training questions (default: 100,000 simulated, 100 real)", min=1)
-    n_test: int | None = option(None, "test questions (default: 100,000 simulated / 20,000 quick, 100 real)",
+    n_test: int | None = option(None, "test questions (default: 100,000 simulated / 5,000 quick, 100 real)",
                                 min=1)
     n_play: int | None = option(None, "test questions played through the text environment per column "
                                 "(default 300 / 60 quick; 100 real)", min=1)
@@ -80,9 +80,9 @@ class LLMMathConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> LLMMathConfig:
-        """CI-sized: tables, 300,000 calls, 20,000 test questions, a smaller copy grid, and the
-        4-bit interface on the first seed only (the default interface on all five)."""
-        return cls(icq_calls=300_000, estimator="tabular", n_test=20_000, n_play=60, compare_seeds=1,
+        """CI-sized: tables, 300,000 calls, 5,000 test questions per seed, a smaller copy grid,
+        and the 4-bit interface on the first seed only (the default interface on all five)."""
+        return cls(icq_calls=300_000, estimator="tabular", n_test=5_000, n_play=60, compare_seeds=1,
                    sens_copies=(0.95, 0.97, 0.98, 0.99, 1.0), curve_points=10)
 
     @classmethod

@@ -13,6 +13,7 @@ configuration; every LLM call the roles make is counted.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,17 @@ from handoffq.learn.replay import PlusConfig
 from handoffq.learn.replay_runner import ReplayRunner, make_plus_team
 from handoffq.llm.simulated import HIDDEN_NAMES, SimParams, calibration, draw_hidden
 
-__all__ = ["MLPQ", "N_OPTIONS", "World", "build_world", "greedy_of", "hidden_rows", "n_obs_of", "train_icq_plus"]
+__all__ = [
+    "MLPQ",
+    "N_OPTIONS",
+    "World",
+    "build_world",
+    "greedy_of",
+    "hidden_rows",
+    "n_obs_of",
+    "pool_rows",
+    "train_icq_plus",
+]
 
 N_OPTIONS = {"mathqa": 5, "mmlu-hs": 4, "mmlu-elem": 4}
 
@@ -62,6 +73,15 @@ def hidden_rows(params: SimParams, qids: list[str], seed: int) -> np.ndarray:
     return config_indices(vals)
 
 
+def pool_rows(params: SimParams, n: int, dataset: str, seed: int) -> np.ndarray:
+    """Hidden-configuration rows of ``n`` generated training questions, drawn i.i.d. from the
+    calibration in one vectorised draw (the same distribution as :func:`hidden_rows`; these
+    questions are never played as text, so they need no id)."""
+    tag = int.from_bytes(hashlib.sha256(f"pool:{dataset}".encode()).digest()[:8], "little")
+    u = np.random.default_rng([int(seed), tag]).random((n, len(HIDDEN_NAMES)))
+    return config_indices(u < params.as_array()[None, :])
+
+
 def build_world(
     dataset: str,
     seed: int,
@@ -80,7 +100,7 @@ def build_world(
         pool = hidden_rows(params, [q.qid for q in train], seed)
         source = f"file {Path(data)} ({len(qs)} questions, split 50/50)"
     else:
-        pool = hidden_rows(params, [f"pool-{dataset}-{i}" for i in range(n_train)], seed)
+        pool = pool_rows(params, n_train, dataset, seed)
         test = generate_arith(n_test, seed=10_000 + seed, n_options=N_OPTIONS[dataset])
         source = f"generated carrier questions ({n_train} train, {n_test} test)"
     test_rows = hidden_rows(params, [q.qid for q in test], seed)
