@@ -26,6 +26,7 @@ def _tiny(tmp_path: Path, preset: str | None = None, **kw: str) -> dict:
 
 def test_small_run_writes_everything(tmp_path: Path) -> None:
     s = _tiny(tmp_path, sensitivity="true", sens_copies="0.98,1.0", sens_caps="5,8")
+    assert set(s["gap_to_optimum"]) == {"mmlu-hs"}
     for f in ("summary.json", "config.json", "results.csv", "learning_curves.csv", "table1.md",
               "sensitivity.png", "learning_curves.png"):
         assert (tmp_path / f).exists(), f

@@ -34,7 +34,7 @@ def _heat(ax: Any, cells: list[dict[str, Any]], ds: str) -> Any:
         for j in range(len(caps)):
             v = grid[i, j]
             ax.text(j, i, "no fit" if np.isnan(v) else f"{v:.3f}", ha="center", va="center", fontsize=6,
-                    color="w" if np.isnan(v) or v < 0.5 * np.nanmax(grid) else "k")
+                    color="0.35" if np.isnan(v) else ("w" if v < 0.5 * np.nanmax(grid) else "k"))
     return im
 
 
@@ -83,6 +83,6 @@ def learning_curve_figure(path: Path, curves: dict[str, dict[str, list[list[tupl
         ax.set_xlabel("LLM calls spent in training")
         ax.set_ylabel("accuracy of the learned routing")
         ax.set_title(ds, fontsize=10)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, frameon=False)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=1, frameon=False)
     fig.suptitle(f"IC-Q learning curves [{_SIM}]\n(accuracy axis starts 0.1 below the best fixed workflow)", fontsize=9)
     return save(fig, path)
