@@ -19,7 +19,7 @@ DEFAULT_LEARNER = PlusConfig()
 """ICQ+ as used by the experiment (:class:`~handoffq.learn.replay.PlusConfig` defaults):
 decentralised replay with traced values (lambda 1), Boltzmann exploration (temperature 0.05)
 after 3,000 uniformly random own decisions per agent, batch regression only. Chosen on seeds
-0-4 only (issue 11 research report, ablation in ``bench/bench_llm_calls.py --ablation``)."""
+0-4 only; each choice and its ablation: ``docs/llm_math.md``."""
 
 
 @dataclasses.dataclass(frozen=True)
