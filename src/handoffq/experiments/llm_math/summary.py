@@ -124,7 +124,11 @@ def result_rows(cells: list[dict[str, Any]], ex: DatasetExact, d: dict[str, Any]
 
 
 def _cell(t: dict[str, Any], c: str) -> str:
-    return f"{t[c]['mean']:.3f} ± {t[c]['se']:.3f}" if c in t else "-"
+    if c not in t:
+        return "-"
+    if len(t[c]["per_seed"]) == 1:
+        return f"{t[c]['mean']:.3f} (1 seed)"
+    return f"{t[c]['mean']:.3f} ± {t[c]['se']:.3f}"
 
 
 def _calls_cell(s: dict[str, Any], d: str, c: str) -> str:
