@@ -1,16 +1,18 @@
-"""llm-math in CI: the quick preset (``handoffq experiment llm-math --quick --seed 100``) runs
-here on a held-out seed shift (IC-Q's learner was tuned on seeds 0-4 only; 100-104 were not
-looked at while tuning) and the checks of issue 11 are asserted.
+"""llm-math in CI: the quick preset (``handoffq experiment llm-math --quick --seed 1000``) runs
+here on a held-out seed shift (IC-Q's learner was tuned on seeds 0-4 only) and the checks of
+issue 11 are asserted.
 
 Thresholds that do not hold are not bent: they are strict xfails whose reason gives the figures
-measured on the tuning seed shift (0) and the held-out shifts (100, 1000).
+measured on the tuning seed shift (0) and the held-out shifts (100, 1000). The CI seed is 1000,
+the held-out shift on which a threshold is missed, so the xfail is strict (it fails if the run
+ever meets the threshold there, and the reason must then be re-measured).
 """
 
 import pytest
 
 from handoffq.experiments.registry import run_experiment
 
-CI_SEED = 100
+CI_SEED = 1000
 DATASETS = ("mathqa", "mmlu-hs", "mmlu-elem")
 
 
@@ -46,9 +48,11 @@ def test_interfaces_and_baselines_are_reported(quick):
             assert col in quick["table1"][d]
 
 
-GAP_REASON = "PLACEHOLDER"
-
-
+@pytest.mark.xfail(strict=True, reason=(
+    "gap_to_optimum (default interface, exact class optimum minus IC-Q's greedy routing) <= 0.005 on every "
+    "seed is not met on held-out seeds: seed shift 0 (tuned): 15/15 within (max 0.0022, MathQA seed 2); "
+    "held-out 100: 15/15 within (all 0); held-out 1000: 14/15 within, MathQA seed 1002 ends 0.0111 below "
+    "the optimum (also MathQA seed 1000: 0.0022, within)"))
 def test_gap_to_optimum_within_0_005_on_every_seed(quick):
     bad = {d: [round(g, 4) for g in quick["gap_to_optimum"][d] if g > 0.005] for d in DATASETS}
     assert not any(bad.values()), bad
