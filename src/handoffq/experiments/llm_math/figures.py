@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from handoffq.envs.llm_math.workflows import WORKFLOW_LABELS
 from handoffq.experiments.plotting import pyplot, save
 
 __all__ = ["learning_curve_figure", "sensitivity_figure"]
@@ -76,7 +77,7 @@ def learning_curve_figure(path: Path, curves: dict[str, dict[str, list[list[tupl
                    label="exact best routing")
         bw = summary["best_workflow"][ds]
         ax.axhline(summary["exact"][ds]["workflows"][bw], color="C3", ls=":", lw=1.2,
-                   label=f"best fixed workflow ({bw})")
+                   label=f"best fixed workflow ({WORKFLOW_LABELS.get(bw, bw)})")
         opt = summary["class_optimum"][summary["interface"]][ds]
         ax.set_ylim(max(0.0, summary["exact"][ds]["workflows"][bw] - 0.1), min(1.0, opt + 0.02))
         ax.xaxis.set_major_formatter(lambda x, _pos: f"{x / 1000:g}k")
