@@ -1,98 +1,141 @@
-"""LLM calls IC-Q spends until its greedy routing is within 0.01 of the best workflow,
-against a UCB1 bandit over the five fixed workflows (simulated backend, labelled so).
+"""LLM calls IC-Q needs against a UCB1 bandit over the five workflows (SIMULATED backend).
 
-For each calibration and seed, both learners draw training questions from the same pool
-and are checked every ``--check`` episodes with the *exact* expected accuracy of their
-current recommendation (IC-Q: its greedy routing table; UCB1: the arm with the best mean).
-"Calls to reach" = LLM calls spent up to the first check from which the recommendation
-stays within 0.01 of the best workflow until the end of the budget.
+For each calibration and seed both learners draw training questions from the same pool and
+are checked every ``--check`` LLM calls with the *exact* expected accuracy of their current
+recommendation (IC-Q: its greedy routing; UCB1: the arm with the best empirical mean), up to
+a horizon of ``--horizon`` calls. "Calls to reach X" = calls spent up to the first check from
+which the recommendation stays at X until the horizon (never reached: null).
 
-    python bench/bench_llm_calls.py [--episodes 8000] [--check 250] [--seeds 3]
+* IC-Q to the best workflow's level: greedy accuracy >= the best workflow's accuracy;
+* IC-Q to its class optimum: greedy accuracy >= class optimum - 0.005;
+* UCB1 to the best workflow: its recommended arm is the best workflow.
+
+``calls_ratio_icq_over_ucb`` (per dataset) = median over seeds of IC-Q's calls to the best
+workflow's level / median over seeds of UCB1's calls to settle on the best workflow (<= 1:
+IC-Q needs no more calls); ``calls_ratio_icq_over_ucb["overall"]`` = the same ratio of medians
+over every (dataset, seed) run pooled. A run that never reaches its level counts as the horizon
+and is flagged (``censored``). ``calls_ratio_definition`` says this in the JSON.
+
+    python bench/bench_llm_calls.py [--quick] [--json F] [--seed 0] [--seeds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
-from handoffq.envs.llm_math.data import generate_arith
-from handoffq.envs.llm_math.env import LLMMathEnv, greedy_table, run_table_episode
-from handoffq.envs.llm_math.exact import evaluate, hidden_table
+from handoffq.baselines.llm_math import ucb1_workflows
+from handoffq.envs.llm_math.exact import evaluate, optimum
 from handoffq.envs.llm_math.workflows import WORKFLOWS, workflow_table
-from handoffq.learn.exploration import Exploration
-from handoffq.learn.schedules import StepSize
-from handoffq.learn.team import make_team
-from handoffq.llm.simulated import SIMULATED_NOTE, SimulatedBackend
-from handoffq.runtime.inprocess import InProcessRunner
+from handoffq.experiments.llm_math.config import DEFAULT_LEARNER, SIM_DATASETS
+from handoffq.experiments.llm_math.world import build_world, greedy_of, train_icq_plus
+from handoffq.llm.simulated import SIMULATED_NOTE
 
 
-def _reach(curve: list[tuple[int, float]], target: float) -> float:
-    """Calls at the first check after which every check is within 0.01 of ``target``."""
-    ok_from = None
-    for calls, acc in curve:
-        ok_from = (calls if ok_from is None else ok_from) if acc >= target - 0.01 else None
-    return float(ok_from) if ok_from is not None else math.inf
+def reach(curve: list[tuple[int, bool]]) -> float | None:
+    """Calls at the first check from which every later check is ok (None: never)."""
+    first = None
+    for calls, ok in curve:
+        first = (calls if first is None else first) if ok else None
+    return float(first) if first is not None else None
 
 
-def run_icq(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, float]]:
-    """Train IC-Q on ``ds``; ``(LLM calls so far, exact greedy accuracy)`` every ``check`` episodes."""
-    backend = SimulatedBackend(calibration=ds)
-    hid = hidden_table(backend.params)
-    env = LLMMathEnv(backend, generate_arith(1000, seed=17), seed=seed)
-    team = make_team(
-        env,
-        seed=seed,
-        exploration=Exploration(epsilon=0.5, epsilon_min=0.02, decay=0.9999),
-        schedule=StepSize(kind="visits", a0=1.0, power=0.6),
-    )
-    runner, curve = InProcessRunner(env, team, seed=seed * 10**6), []
-    for e in range(episodes):
-        runner.train_episodes(1)
-        if (e + 1) % check == 0:
-            curve.append((backend.stats.calls, evaluate(greedy_table(team), hid)["accuracy"]))
-    return curve
+def _median(xs: list[float | None], horizon: int) -> tuple[float, bool]:
+    vals = [horizon if x is None else x for x in xs]
+    return float(np.median(vals)), any(x is None for x in xs)
 
 
-def run_ucb(ds: str, seed: int, episodes: int, check: int) -> list[tuple[int, float]]:
-    """UCB1 over the five fixed workflows; ``(LLM calls so far, exact accuracy)`` every ``check``."""
-    backend = SimulatedBackend(calibration=ds)
-    hid = hidden_table(backend.params)
-    qs = generate_arith(1000, seed=17)
-    env = LLMMathEnv(backend, qs, seed=seed)
-    rng = np.random.default_rng(seed)
-    names = list(WORKFLOWS)
-    tables = [workflow_table(w) for w in names]
-    exact = [evaluate(t, hid)["accuracy"] for t in tables]
-    n, s, curve = np.zeros(len(names)), np.zeros(len(names)), []
-    for e in range(episodes):
-        arm = e if e < len(names) else int(np.argmax(s / n + np.sqrt(2 * np.log(e) / n)))
-        log = run_table_episode(env, tables[arm], qs[int(rng.integers(len(qs)))])
-        n[arm] += 1
-        s[arm] += log.correct
-        if (e + 1) % check == 0:
-            curve.append((backend.stats.calls, exact[int(np.argmax(s / np.maximum(n, 1)))]))
-    return curve
+def bench(datasets: tuple[str, ...], seeds: list[int], horizon: int, check: int,
+          interface: str = "budget", cap: int = 8) -> dict:
+    """Run the benchmark; returns the JSON-ready result."""
+    out: dict = {
+        "simulated_note": SIMULATED_NOTE, "horizon_calls": horizon, "check_every_calls": check,
+        "interface": interface, "max_handoffs": cap, "seeds": seeds,
+        "icq_calls_to_best_workflow": {}, "icq_calls_to_optimum": {},
+        "ucb_calls_to_best_workflow": {}, "median": {}, "calls_ratio_icq_over_ucb": {},
+        "censored": {}, "icq_final_accuracy": {}, "ucb_final_arm": {},
+    }
+    for ds in datasets:
+        icq_wf, icq_opt, ucb_wf, finals, arms = [], [], [], [], []
+        for s in seeds:
+            t0 = time.time()
+            world = build_world(ds, s, None, cap, None, 100_000, 10)
+            hid = world.hid
+            wf = {w: evaluate(workflow_table(w), hid, cap)["accuracy"] for w in WORKFLOWS}
+            best = max(wf.values())
+            opt = optimum(hid, cap, 0.0, interface).accuracy
+            curve: list[tuple[int, float]] = []
+
+            def on_check(calls: int, team: list, _c: list = curve, _h: object = hid) -> None:
+                tab = greedy_of(team, interface, cap)
+                _c.append((calls, evaluate(tab, _h, cap, 0.0, interface)["accuracy"]))
+
+            _team, _env, _ = train_icq_plus(world, interface, horizon, DEFAULT_LEARNER, seed=s,
+                                          check_every=check, on_check=on_check)
+            icq_wf.append(reach([(c, a >= best - 1e-9) for c, a in curve]))
+            icq_opt.append(reach([(c, a >= opt - 0.005) for c, a in curve]))
+            finals.append(curve[-1][1] if curve else float("nan"))
+            u = ucb1_workflows(hid, world.pool, horizon, cap, seed=s, check_every=check)
+            names = u.names
+            ucb_wf.append(reach([(c, wf[names[a]] >= best - 1e-9) for c, a in u.curve]))
+            arms.append(names[u.recommended])
+            print(f"{ds} seed {s}: IC-Q to best-workflow level {icq_wf[-1]}, to optimum "
+                  f"{icq_opt[-1]}; UCB1 settles {ucb_wf[-1]} ({time.time() - t0:.0f}s)",
+                  file=sys.stderr, flush=True)
+        out["icq_calls_to_best_workflow"][ds] = icq_wf
+        out["icq_calls_to_optimum"][ds] = icq_opt
+        out["ucb_calls_to_best_workflow"][ds] = ucb_wf
+        out["icq_final_accuracy"][ds] = finals
+        out["ucb_final_arm"][ds] = arms
+        m_icq, c_icq = _median(icq_wf, horizon)
+        m_opt, c_opt = _median(icq_opt, horizon)
+        m_ucb, c_ucb = _median(ucb_wf, horizon)
+        out["median"][ds] = {"icq_to_best_workflow": m_icq, "icq_to_optimum": m_opt,
+                             "ucb_to_best_workflow": m_ucb}
+        out["censored"][ds] = {"icq_to_best_workflow": c_icq, "icq_to_optimum": c_opt,
+                               "ucb_to_best_workflow": c_ucb}
+        out["calls_ratio_icq_over_ucb"][ds] = m_icq / m_ucb if m_ucb > 0 else math.inf
+    out["calls_ratio_icq_over_ucb_max"] = max(out["calls_ratio_icq_over_ucb"].values())
+    pooled_icq, _ = _median([x for d in datasets for x in out["icq_calls_to_best_workflow"][d]], horizon)
+    pooled_ucb, _ = _median([x for d in datasets for x in out["ucb_calls_to_best_workflow"][d]], horizon)
+    out["calls_ratio_icq_over_ucb"]["overall"] = pooled_icq / pooled_ucb if pooled_ucb > 0 else math.inf
+    out["calls_ratio_definition"] = (
+        "per dataset: median over seeds of IC-Q's LLM calls until its greedy routing stays at or above the "
+        "best workflow's exact accuracy, divided by the median over seeds of UCB1's calls until it stays on "
+        "the best workflow; overall: the same ratio of medians over all (dataset, seed) runs pooled")
+    return out
 
 
 def main() -> None:
-    """Print calls-to-target for IC-Q and UCB1 per dataset and seed."""
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--episodes", type=int, default=8000)
-    ap.add_argument("--check", type=int, default=250)
-    ap.add_argument("--seeds", type=int, default=3)
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="CI budget (horizon 300k calls)")
+    ap.add_argument("--json", type=Path, default=None, help="write the result here")
+    ap.add_argument("--seed", type=int, default=0, help="first seed")
+    ap.add_argument("--seeds", type=int, default=5, help="number of seeds (>= 5 for medians)")
+    ap.add_argument("--horizon", type=int, default=None, help="calls per learner and seed")
+    ap.add_argument("--check", type=int, default=None, help="calls between checks")
+    ap.add_argument("--dataset", choices=SIM_DATASETS, default=None)
     args = ap.parse_args()
+    horizon = args.horizon or (300_000 if args.quick else 1_500_000)
+    check = args.check or (2_000 if args.quick else 5_000)
+    ds = (args.dataset,) if args.dataset else SIM_DATASETS
+    res = bench(ds, list(range(args.seed, args.seed + args.seeds)), horizon, check)
     print(SIMULATED_NOTE)
-    print(f"{'dataset':10s} {'seed':>4s} {'IC-Q calls':>11s} {'UCB1 calls':>11s} {'ratio':>7s}")
-    for ds in ("mathqa", "mmlu-hs", "mmlu-elem"):
-        hid = hidden_table(SimulatedBackend(calibration=ds).params)
-        best = max(evaluate(workflow_table(w), hid)["accuracy"] for w in WORKFLOWS)
-        for seed in range(args.seeds):
-            a = _reach(run_icq(ds, seed, args.episodes, args.check), best)
-            b = _reach(run_ucb(ds, seed, args.episodes, args.check), best)
-            ratio = a / b if math.isfinite(a) and math.isfinite(b) else float("nan")
-            print(f"{ds:10s} {seed:4d} {a:11.0f} {b:11.0f} {ratio:7.2f}")
+    print(f"overall ratio (pooled medians): {res['calls_ratio_icq_over_ucb']['overall']:.2f}")
+    for d in ds:
+        m = res["median"][d]
+        print(f"{d:10s} IC-Q->best wf {m['icq_to_best_workflow']:>9.0f}  IC-Q->opt "
+              f"{m['icq_to_optimum']:>9.0f}  UCB1->best wf {m['ucb_to_best_workflow']:>9.0f}  "
+              f"ratio {res['calls_ratio_icq_over_ucb'][d]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=lambda o: None) + "\n")
 
 
 if __name__ == "__main__":

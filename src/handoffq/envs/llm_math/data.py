@@ -9,12 +9,17 @@ Nothing here downloads anything. Formats:
   (``"a"``-``"e"``); other fields are ignored.
 * **Arithmetic** (:func:`generate_arith`): built-in questions with difficulty levels 1-3.
 
-A malformed row or entry raises :class:`DataError` naming the file and line.
+A malformed row or entry raises :class:`DataError` naming the file, the line and the field
+(``question``, ``A``-``D``, ``answer`` for MMLU; ``Problem``, ``options``, ``correct`` for
+MathQA). The simulated backend uses the loaded questions too: its hidden variables are keyed
+by the question id (``<file stem>:<line>`` / ``<file stem>:<index>``) and it answers against
+the gold option from the file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -60,7 +65,15 @@ def _read(path: Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
-    return path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from None
+
+
+_MMLU_FIELDS = ("question", "A", "B", "C", "D", "answer")
 
 
 def load_mmlu_csv(path: str | Path) -> list[Question]:
@@ -68,19 +81,31 @@ def load_mmlu_csv(path: str | Path) -> list[Question]:
     path = Path(path)
     text = _read(path)
     out = []
-    for lineno, row in enumerate(csv.reader(text.splitlines()), start=1):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        lineno = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {lineno}, field question: malformed CSV ({exc})") from None
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != 6:
+            field = _MMLU_FIELDS[min(len(row), 5)]
             raise DataError(
-                f"{path}, line {lineno}: expected 6 fields "
+                f"{path}, line {lineno}, field {field}: expected 6 fields "
                 f"(question, A, B, C, D, answer), got {len(row)}"
             )
+        for name, cell in zip(_MMLU_FIELDS[:5], row[:5], strict=True):
+            if not cell.strip():
+                raise DataError(f"{path}, line {lineno}, field {name}: empty")
         answer = row[5].strip().upper()
-        if answer not in "ABCD" or len(answer) != 1:
-            raise DataError(f"{path}, line {lineno}: answer must be one of A-D, got {row[5]!r}")
-        if not row[0].strip():
-            raise DataError(f"{path}, line {lineno}: empty question")
+        if len(answer) != 1 or answer not in "ABCD":
+            raise DataError(
+                f"{path}, line {lineno}, field answer: must be one of A-D, got {row[5]!r}"
+            )
         out.append(
             Question(
                 f"{path.stem}:{lineno}", row[0].strip(), tuple(c.strip() for c in row[1:5]), answer
@@ -89,6 +114,12 @@ def load_mmlu_csv(path: str | Path) -> list[Question]:
     if not out:
         raise DataError(f"{path}: no questions")
     return out
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(msg)
+        self.field, self.msg = field, msg
 
 
 _OPT_RE = re.compile(r"(?:^|,)\s*([a-e])\s*\)\s*")
@@ -104,16 +135,22 @@ def parse_mathqa_options(options: str) -> tuple[str, ...]:
 
 
 def _mathqa_entry(entry: object) -> tuple[str, tuple[str, ...], str]:
-    """``(problem, options, gold letter)`` of one MathQA entry (``ValueError`` naming the field)."""
+    """``(problem, options, gold letter)`` of one MathQA entry (:class:`_FieldError` naming the
+    field; ``ValueError`` when the entry is not an object)."""
     if not isinstance(entry, dict):
         raise ValueError("entry is not an object")
     for key in ("Problem", "options", "correct"):
         if key not in entry:
-            raise ValueError(f"missing field {key!r}")
-    opts = parse_mathqa_options(str(entry["options"]))
+            raise _FieldError(key, "missing")
+    if not str(entry["Problem"]).strip():
+        raise _FieldError("Problem", "empty")
+    try:
+        opts = parse_mathqa_options(str(entry["options"]))
+    except ValueError as exc:
+        raise _FieldError("options", str(exc)) from None
     gold = str(entry["correct"]).strip().lower()
     if len(gold) != 1 or gold not in "abcde"[: len(opts)]:
-        raise ValueError(f"correct must be a letter among the options, got {entry['correct']!r}")
+        raise _FieldError("correct", f"must be a letter among the options, got {entry['correct']!r}")
     return str(entry["Problem"]).strip(), opts, gold.upper()
 
 
@@ -123,26 +160,31 @@ def load_mathqa_json(path: str | Path) -> list[Question]:
     text = _read(path)
     dec = json.JSONDecoder()
     pos = len(text) - len(text.lstrip())
-    if not text[pos : pos + 1] == "[":
-        raise DataError(f"{path}, line 1: expected a JSON list of MathQA entries")
+    if text[pos:pos + 1] != "[":
+        line = text.count("\n", 0, pos) + 1
+        raise DataError(f"{path}, line {line}, field (file): expected a JSON list of MathQA entries")
     pos += 1
     out: list[Question] = []
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text):
-            raise DataError(f"{path}, line {text.count(chr(10), 0, pos) + 1}: unterminated list")
+            raise DataError(
+                f"{path}, line {text.count(chr(10), 0, pos) + 1}, field (file): unterminated list"
+            )
         if text[pos] == "]":
             break
         line = text.count("\n", 0, pos) + 1
         try:
             entry, pos = dec.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})") from None
+            raise DataError(f"{path}, line {exc.lineno}, field (entry): invalid JSON ({exc.msg})") from None
         try:
             problem, opts, gold = _mathqa_entry(entry)
+        except _FieldError as exc:
+            raise DataError(f"{path}, line {line}, field {exc.field}: {exc.msg}") from None
         except ValueError as exc:
-            raise DataError(f"{path}, line {line}: {exc}") from None
+            raise DataError(f"{path}, line {line}, field (entry): {exc}") from None
         out.append(Question(f"{path.stem}:{len(out)}", problem, opts, gold))
     if not out:
         raise DataError(f"{path}: no questions")
@@ -217,7 +259,8 @@ def load_dataset(kind: str, path: str | Path | None) -> list[Question]:
         return load_mathqa_json(p)
     if kind in ("mmlu-hs", "mmlu-elem"):
         if p.is_dir():
-            files = sorted(p.glob("*.csv"))
+            subject = "high_school_mathematics" if kind == "mmlu-hs" else "elementary_mathematics"
+            files = sorted(f for f in p.glob("*.csv") if subject in f.name) or sorted(p.glob("*.csv"))
             if not files:
                 raise DataError(f"{p}: no .csv files")
             return [q for f in files for q in load_mmlu_csv(f)]

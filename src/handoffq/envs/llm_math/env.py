@@ -1,7 +1,10 @@
 """The multi-LLM math workflow as a :class:`~handoffq.core.env.HandoffEnv`.
 
-The interface state is the conversation; each agent observes only the four AIS bits
-(:mod:`handoffq.envs.llm_math.ais`). One invocation = one turn of the active role: the
+The interface state is the conversation; each agent observes the four AIS bits
+(:mod:`handoffq.envs.llm_math.ais`) and, under the default ``interface="budget"``, the
+remaining invocation budget (``max_handoffs - invocations so far - 1``: how many more
+invocations may follow this one), so that the cap is visible; ``interface="bits4"`` is the
+paper's four bits alone. One invocation = one turn of the active role: the
 commissioner's opening (templated), or one LLM call of the thinker, checker or editor. When
 the editor hands to the commissioner, the commissioner concludes in the same step (duration
 2) and the episode ends with reward 1 if the editor's final answer is the gold option, else
@@ -38,6 +41,7 @@ from handoffq.envs.llm_math.ais import (
     bits_index,
 )
 from handoffq.envs.llm_math.data import Question
+from handoffq.envs.llm_math.dynamics import INTERFACES
 from handoffq.envs.llm_math.prompts import build_messages, conclusion, opening
 from handoffq.envs.llm_math.roles import CANDIDATES, COMMISSIONER, EDITOR, ROLE_NAMES
 from handoffq.llm.base import LLMBackend
@@ -66,7 +70,9 @@ class LLMMathEnv:
     Args:
         backend: any :class:`~handoffq.llm.base.LLMBackend`.
         questions: the question pool (a split).
-        max_handoffs: invocation cap per episode (5 fits every predefined workflow).
+        max_handoffs: invocation cap per episode (default 8; reaching it ends the task
+            unanswered).
+        interface: ``"budget"`` (four bits + remaining budget, default) or ``"bits4"``.
         call_cost: cost per LLM call subtracted from the reward (default 0).
         gen_params: generation parameters sent with every request.
         samples_per_prompt: distinct samples per repeated prompt (see module docstring).
@@ -81,12 +87,16 @@ class LLMMathEnv:
         self,
         backend: LLMBackend,
         questions: Sequence[Question],
-        max_handoffs: int = 5,
+        max_handoffs: int = 8,
         call_cost: float = 0.0,
         gen_params: dict[str, Any] | None = None,
         samples_per_prompt: int = 1,
         seed: int | None = None,
+        interface: str = "budget",
     ) -> None:
+        if interface not in INTERFACES:
+            raise EnvError(f"unknown interface {interface!r} (known: {', '.join(INTERFACES)})")
+        self.interface = interface
         if not questions:
             raise EnvError("LLMMathEnv needs at least one question")
         if max_handoffs < 2:
@@ -129,12 +139,25 @@ class LLMMathEnv:
         return self._active
 
     def observe(self, agent: int) -> tuple[int, ...]:
-        """The four AIS bits of the conversation (the same for every agent)."""
-        return bits(self.state)
+        """The four AIS bits (and, under ``budget``, the remaining budget); same for all."""
+        b = bits(self.state)
+        if self.interface == "bits4":
+            return b
+        left = max(0, min(self.max_handoffs - len(self.log.path) - 1, self.max_handoffs - 1))
+        return (*b, left)
+
+    def obs_index(self) -> int:
+        """Flat index of the current observation (the routing tables' column)."""
+        o = self.observe(self.active_agent)
+        if self.interface == "bits4":
+            return bits_index(o)
+        return bits_index(o[:4]) * self.max_handoffs + o[4]
 
     def obs_nvec(self, agent: int) -> tuple[int, ...]:
-        """Four binary dimensions."""
-        return OBS_NVEC
+        """Four binary dimensions (plus the budget, ``max_handoffs`` values)."""
+        if self.interface == "bits4":
+            return OBS_NVEC
+        return (*OBS_NVEC, self.max_handoffs)
 
     def candidates(self, agent: int) -> tuple[int, ...]:
         """The role's possible successors (see :mod:`~handoffq.envs.llm_math.roles`)."""
@@ -158,8 +181,8 @@ class LLMMathEnv:
             raise EnvError("episode is over: call reset()")
         check_successor(self, successor)
         agent = self._active
+        self.log.visited.append((agent, self.obs_index()))
         self.log.path.append(agent)
-        self.log.visited.append((agent, bits_index(bits(self.state))))
         calls = 0
         if agent == COMMISSIONER:
             self.conversation.append((COMMISSIONER, opening(self.question)))
@@ -206,11 +229,17 @@ class LLMMathEnv:
 
 
 def run_table_episode(env: LLMMathEnv, table: np.ndarray, question: Question) -> EpisodeLog:
-    """Play ``question`` under a routing table ``table[agent, obs_index]``."""
+    """Play ``question`` under a routing table ``table[agent, obs_index]``.
+
+    A ``(4, 16)`` table is read on the four bits whatever the env's interface (a workflow, or
+    a bits4 routing); a ``(4, 16 cap)`` table on the budget interface.
+    """
     env.reset_to(question)
+    on_bits = table.shape[1] == 16
     while True:
         a = env.active_agent
-        k = int(table[a, bits_index(env.observe(a))])
+        o = bits_index(bits(env.state)) if on_bits else env.obs_index()
+        k = int(table[a, o])
         tr = env.step(k)
         if tr.terminated or tr.truncated:
             return env.log
@@ -237,11 +266,24 @@ def evaluate_table(
     return logs
 
 
-def greedy_table(team: Sequence[Any]) -> np.ndarray:
-    """Each agent's greedy successor at each of the 16 observations, ``(4, 16)``."""
-    table = np.zeros((4, 16), dtype=np.int64)
+def greedy_table(team: Sequence[Any], interface: str = "bits4", cap: int = 8) -> np.ndarray:
+    """Each agent's greedy successor at every observation, ``(4, n_obs)``.
+
+    Works for :class:`~handoffq.learn.agent.ICQAgent` (``greedy_successor``) and
+    :class:`~handoffq.learn.replay.ReplayICQAgent` (``greedy_cols``).
+    """
+    from handoffq.envs.llm_math.dynamics import n_obs
+
+    n = n_obs(interface, cap)
+    table = np.zeros((4, n), dtype=np.int64)
     for a, agent in enumerate(team):
-        for o in range(16):
-            obs = tuple((o >> s) & 1 for s in (3, 2, 1, 0))
+        if hasattr(agent, "greedy_cols"):
+            table[a] = np.asarray(agent.candidates)[agent.greedy_cols()]
+            continue
+        for o in range(n):
+            b, left = (o, None) if interface == "bits4" else divmod(o, cap)
+            obs = tuple((b >> s) & 1 for s in (3, 2, 1, 0))
+            if left is not None:
+                obs = (*obs, left)
             table[a, o] = agent.greedy_successor(obs, CANDIDATES[a])
     return table

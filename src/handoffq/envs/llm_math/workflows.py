@@ -78,17 +78,23 @@ WORKFLOW_LABELS: dict[str, str] = {
 }
 
 
-def workflow_table(name: str) -> np.ndarray:
-    """The total policy table ``(4, 16)`` of workflow ``name``."""
+def workflow_table(name: str, interface: str = "bits4", cap: int = 8) -> np.ndarray:
+    """The total policy table of workflow ``name``: ``(4, 16)``, or ``(4, 16 cap)`` under the
+    ``budget`` interface (a workflow ignores the budget: the same successor at every budget).
+    """
     if name not in WORKFLOWS:
         raise ValueError(f"unknown workflow {name!r} (known: {', '.join(WORKFLOWS)})")
-    table = np.tile(np.asarray(DEFAULT_SUCCESSOR, dtype=np.int64)[:, None], (4, 16))
+    table = np.tile(np.asarray(DEFAULT_SUCCESSOR, dtype=np.int64)[:, None], (1, 16))
     for (agent, b), succ in WORKFLOWS[name].items():
         table[agent, bits_index(b)] = succ
+    if interface == "budget":
+        return np.repeat(table, cap, axis=1)
     return table
 
 
-def equivalent_workflows(table: np.ndarray, visited: Iterable[tuple[int, int]]) -> list[str]:
+def equivalent_workflows(
+    table: np.ndarray, visited: Iterable[tuple[int, int]], interface: str = "bits4", cap: int = 8
+) -> list[str]:
     """Workflows whose table agrees with ``table`` on every visited ``(agent, obs_index)``.
 
     ``visited`` should be the pairs the policy ``table`` reaches (then agreement there means
@@ -98,16 +104,21 @@ def equivalent_workflows(table: np.ndarray, visited: Iterable[tuple[int, int]]) 
     pairs = list(visited)
     out = []
     for name in WORKFLOWS:
-        wt = workflow_table(name)
+        wt = workflow_table(name, interface, cap)
         if all(wt[a, o] == table[a, o] for a, o in pairs):
             out.append(name)
     return out
 
 
-def describe_table(table: np.ndarray, visited: Iterable[tuple[int, int]]) -> list[str]:
-    """Readable ``agent@bits -> successor`` lines for the visited pairs."""
+def describe_table(
+    table: np.ndarray, visited: Iterable[tuple[int, int]], interface: str = "bits4", cap: int = 8
+) -> list[str]:
+    """Readable ``agent@bits[/left] -> successor`` lines for the visited pairs."""
     lines = []
     for a, o in sorted(set(visited)):
-        b = "".join(str((o >> s) & 1) for s in (3, 2, 1, 0))
+        bi, left = (o, None) if interface == "bits4" else divmod(o, cap)
+        b = "".join(str((bi >> s) & 1) for s in (3, 2, 1, 0))
+        if left is not None:
+            b += f"/left{left}"
         lines.append(f"{ROLE_NAMES[a]}@{b} -> {ROLE_NAMES[int(table[a, o])]}")
     return lines

@@ -1,47 +1,24 @@
-"""Experiment ``llm-math``: multi-LLM math reasoning (paper section 5.2, Table 1).
+"""llm-math with a real LLM backend (``--backend openai|llamacpp``): the text environment end
+to end, as before issue 11.
 
-Four role agents (commissioner, thinker, checker, editor) route a conversation on the four
-AIS bits. Columns: Direct, the four predefined workflows and IC-Q's learned routing (trained
-on a training split, evaluated greedily on a test split), each with LLM calls and tokens per
-question. With the simulated backend (the default, labelled as a simulation everywhere) the
-exact expected accuracy of every column, of IC-Q's greedy routing and of the best routing
-over all policies is computed on the simulator's finite model.
-
-Evaluation: every column is scored on the same test questions, and summary.json / table1.md
-give each accuracy's standard error and IC-Q's difference to the best predefined workflow
-with its paired standard error. With a real backend every test question is played. With the
-simulated backend the test split is large (``--n-test``, 50,000 in ``--quick``): the first
-``--n-play`` questions are played through the environment (tokens per question), and every
-question's outcome is read from its hidden configuration's rollout, which must agree with
-the played episodes question by question (the run fails otherwise).
-
-Known limitation (simulated backend, ``--quick``): the gaps IC-Q must resolve are small
-(Comb-E vs Comb-T: 0.013 on MathQA, CoT vs Comb-T 0.010 on MMLU-Elem, CoT vs Comb-E 0.018
-on MMLU-HS); with 50,000 tabular episodes the learned routing is exactly optimal for most
-seeds but not all (seeds 0-2: 6 of 9 dataset runs within 0.005 of the optimum).
-
-Options: ``--backend simulated|openai|llamacpp``, ``--model``, ``--base-url``,
-``--api-key-env``, ``--dataset mathqa|mmlu-hs|mmlu-elem|arith``, ``--data PATH``,
-``--estimator mlp|tabular`` (default: the paper's 3-layer MLP, width 512; ``--quick``:
-tabular, to fit its time budget), ``--episodes N`` (IC-Q training episodes, default 50,000
-for tables and 30,000 for the MLP - about 15 ms an episode on 2 cores, so the full run takes
-about 25 minutes; the budget is four handoffs an episode), ``--n-train N``, ``--n-test N``,
-``--n-play N``, ``--max-handoffs``, ``--call-cost``, ``--concurrency``, ``--cache PATH``,
-``--max-tokens``, ``--epsilon``, ``--epsilon-min``, ``--epsilon-decay``, ``--step-power``
-(tabular step size ``1 / n(o, k) ** power``), ``--mlp-lr``.
+Four role agents route a conversation on the four AIS bits (``--interface`` is not used here).
+Columns: Direct, the four predefined workflows and IC-Q's learned routing (plain IC-Q: the
+audited :class:`~handoffq.learn.agent.ICQAgent`, trained on a training split of ``--episodes``
+episodes, evaluated greedily on a test split), each with LLM calls and tokens per question;
+every test question is played and every LLM call cached. The simulated backend runs
+:mod:`handoffq.experiments.llm_math.experiment` instead (exact class optima, ICQ+, baselines).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from handoffq.config import ExperimentConfig, config_to_dict, option
+from handoffq.config import config_to_dict
 from handoffq.envs.llm_math.data import generate_arith, load_dataset, split_questions
 from handoffq.envs.llm_math.env import LLMMathEnv, evaluate_table, greedy_table
 from handoffq.envs.llm_math.roles import ROLE_NAMES
@@ -53,94 +30,37 @@ from handoffq.envs.llm_math.workflows import (
     workflow_table,
 )
 from handoffq.experiments.common import ExperimentError, RunContext, write_config
+from handoffq.experiments.llm_math.config import LLMMathConfig
 from handoffq.experiments.plotting import pyplot, save
-from handoffq.experiments.registry import Experiment, register
 from handoffq.io import write_csv, write_json
 from handoffq.learn.exploration import Exploration
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.team import make_team
 from handoffq.runtime import make_runner
 
-__all__ = ["COLUMNS", "run"]
+__all__ = ["COLUMNS", "resolve", "run"]
 
 COLUMNS = ("direct", "cot", "reflect", "comb_e", "comb_t", "icq")
-SIM_DATASETS = ("mathqa", "mmlu-hs", "mmlu-elem")
 HANDOFFS_PER_EPISODE = 4
 """Training budget in handoffs per ``--episodes`` (an exploring episode takes about four)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class LLMMathConfig(ExperimentConfig):
-    """LLM math settings (defaults: the full preset; :meth:`quick` the CI preset). Options left
-    at ``None`` take a default that depends on the backend (see :meth:`resolve`)."""
-
-    backend: Literal["simulated", "openai", "llamacpp"] = option("simulated", "LLM backend")
-    model: str | None = option(None, "model name (openai) or GGUF path (llamacpp)")
-    base_url: str | None = option(None, "OpenAI-compatible endpoint (default: the OpenAI API)")
-    api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key")
-    dataset: Literal["mathqa", "mmlu-hs", "mmlu-elem", "arith"] | None = option(
-        None, "dataset (default: all three simulated calibrations, or arith with a real backend)")
-    data: str | None = option(None, "data file (MMLU CSV or MathQA JSON)")
-    estimator: Literal["mlp", "tabular"] = option("mlp", "per-agent estimator (paper: 3-layer MLP, width 512)")
-    episodes: int | None = option(None, "training episodes per dataset (default by backend and estimator)", min=1)
-    n_train: int | None = option(None, "training questions (default by backend)", min=1)
-    n_test: int | None = option(None, "test questions (default by backend)", min=1)
-    n_play: int | None = option(None, "test questions played end to end (default by backend)", min=1)
-    max_handoffs: int = option(5, "handoff cap per question (reaching it ends unanswered)", min=1)
-    call_cost: float = option(0.0, "reward cost per LLM call", min=0.0)
-    concurrency: int = option(4, "concurrent LLM requests", min=1)
-    cache: str | None = option(None, "SQLite request cache file (default: in the output folder)")
-    max_tokens: int = option(256, "max tokens per LLM answer", min=1)
-    samples_per_prompt: int = option(1, "samples per prompt", min=1)
-    mlp_lr: float = option(0.05, "MLP learning rate", above=0.0)
-    epsilon: float = option(0.5, "initial exploration rate", min=0.0, max=1.0)
-    epsilon_min: float = option(0.02, "exploration floor", min=0.0, max=1.0)
-    epsilon_decay: float = option(0.9999, "exploration decay per decision", above=0.0, max=1.0)
-    step_power: float = option(0.6, "visit-count exponent of the step size", above=0.5, max=1.0)
-
-    @classmethod
-    def quick(cls) -> LLMMathConfig:
-        """CI-sized preset: tables (the paper's MLP is the full preset)."""
-        return cls(estimator="tabular")
-
-    def validate(self) -> None:
-        """A real backend needs a model; the simulator has calibrations for three datasets only."""
-        if self.backend != "simulated" and self.model is None:
-            raise ExperimentError(f"option --backend {self.backend} needs --model")
-        if self.backend == "simulated" and self.dataset == "arith":
-            raise ExperimentError(
-                "option --dataset: the simulated backend has calibrations for mathqa, mmlu-hs and "
-                "mmlu-elem only; use --dataset arith with a real backend"
-            )
-
-    def resolve(self, ctx: RunContext) -> dict[str, Any]:
-        """The run's settings as a dict, backend-dependent defaults filled in."""
-        sim = self.backend == "simulated"
-        quick = ctx.quick
-        # --quick (tabular): 6,000 episodes (24,000 handoffs). Full: tabular 50,000 episodes;
-        # MLP (width 512, one thread) about 15 ms an episode on a loaded 2-core machine, so
-        # 30,000 episodes per dataset. A real backend: about 1,000 LLM calls of training.
-        episodes = 6000 if quick else (30000 if self.estimator == "mlp" else 50000)
-        cfg: dict[str, Any] = {
-            **config_to_dict(self),
-            "episodes": self.episodes or (episodes if sim else 300),
-            # a real backend pays per call: small splits unless asked (every call is cached)
-            "n_train": self.n_train or ((1000 if quick else 20000) if sim else 100),
-            "n_test": self.n_test or ((50000 if quick else 100000) if sim else 100),
-            "n_play": self.n_play or ((5000 if quick else 10000) if sim else 100),
-            "mlp_width": 512,
-            "mlp_depth": 2,
-            "seed": ctx.seed,
-            "quick": quick,
-            "runtime": ctx.runtime,
-            "simulated": sim,
-        }
-        cfg["datasets"] = [self.dataset] if self.dataset else (list(SIM_DATASETS) if sim else ["arith"])
-        if sim:
-            from handoffq.llm.simulated import SIMULATED_NOTE
-
-            cfg["simulated_note"] = SIMULATED_NOTE
-        return cfg
+def resolve(config: LLMMathConfig, ctx: RunContext) -> dict[str, Any]:
+    """The run's settings as a dict, real-backend defaults filled in (small splits: a real
+    backend pays per call; every call is cached)."""
+    return {
+        **config_to_dict(config),
+        "episodes": config.episodes or 300,
+        "n_train": config.n_train or 100,
+        "n_test": config.n_test or 100,
+        "n_play": config.n_play or 100,
+        "max_handoffs": config.resolved()[1],
+        "seed": ctx.seed,
+        "quick": ctx.quick,
+        "runtime": ctx.runtime,
+        "simulated": False,
+        "datasets": [config.dataset or "arith"],
+    }
 
 
 def _backend(cfg: dict[str, Any], dataset: str, out: Path) -> Any:
@@ -367,7 +287,7 @@ def _bar_chart(path: Path, acc: dict[str, dict[str, float]], simulated: bool) ->
 
 def run(config: LLMMathConfig, ctx: RunContext) -> dict[str, Any]:
     """Run the experiment; write config.json, results.csv, table1.md, summary.json, PNGs."""
-    cfg = config.resolve(ctx)
+    cfg = resolve(config, ctx)
     out = Path(ctx.out)
     out.mkdir(parents=True, exist_ok=True)
     write_config("llm-math", config, ctx, cfg["simulated"], cfg.get("simulated_note", ""))
@@ -581,14 +501,3 @@ def _write_table(path: Path, summary: dict[str, Any], cfg: dict[str, Any]) -> No
                 f"{summary['optimum_accuracy'][d]:.4f} | {eq} |"
             )
     path.write_text("\n".join(lines) + "\n")
-
-
-register(
-    Experiment(
-        name="llm-math",
-        description="Multi-LLM math reasoning: four role agents routed on 4 AIS bits (Table 1).",
-        config=LLMMathConfig,
-        run=run,
-        headline=("accuracy", "recovered_best"),
-    )
-)
