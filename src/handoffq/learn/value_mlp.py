@@ -20,6 +20,7 @@ look alike; this is an inductive bias of the encoding, chosen by the experimente
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -91,7 +92,7 @@ class ValueMLPEstimator:
     def _init_params(self, width: int, depth: int, rng: np.random.Generator) -> None:
         """PyTorch's default law (uniform within ``1/sqrt(fan_in)``), in one flat buffer."""
         dims = [self.in_dim] + [width] * depth + [self.n_actions]
-        shapes = list(zip(dims[:-1], dims[1:], strict=True))
+        shapes = list(itertools.pairwise(dims))
         self._flat = np.zeros(sum(a * b + b for a, b in shapes), np.float32)
         self._gflat = np.zeros_like(self._flat)
         self.weights: list[np.ndarray] = []

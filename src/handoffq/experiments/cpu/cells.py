@@ -19,6 +19,7 @@ from handoffq.config import config_from_dict, config_to_dict
 from handoffq.envs.cpu import KINDS, TaskSet, VecCPUEnv, sample_tasks, split_range
 from handoffq.experiments.cpu.config import HEADLINE_FRACTION, CPUExperimentConfig
 from handoffq.experiments.cpu.team import Trainer, build_team, evaluate
+from handoffq.learn.blas import blas_threads
 
 __all__ = ["cpu_cell", "cpu_cells", "make_test_sets"]
 
@@ -54,7 +55,15 @@ def _point(team: list[Any], view: Any, seen: TaskSet, unseen: TaskSet, cfg: CPUE
 
 
 def cpu_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    """Train one cell and evaluate it along its budget (module-level: runs in workers)."""
+    """Train one cell and evaluate it along its budget (module-level: runs in workers).
+
+    The small networks run with one BLAS thread (:func:`~handoffq.learn.blas.blas_threads`).
+    """
+    with blas_threads(1):
+        return _run_cell(cell)
+
+
+def _run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     cfg = config_from_dict(CPUExperimentConfig, cell["options"], "cell")
     method, f, seed = cell["method"], float(cell["fraction"]), int(cell["seed"])
     t0 = time.time()

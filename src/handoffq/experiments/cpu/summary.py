@@ -97,5 +97,6 @@ def summarise(rows: list[dict[str, Any]], cfg: CPUExperimentConfig, seed: int, s
         for f in cfg.fractions}
     out["curve"] = {m: curve_bands(rs, cfg.n_test) for m in METHODS if m != "random" and (rs := _cells(rows, m, f0))}
     out["wall_seconds"] = round(seconds, 1)
-    out["cell_seconds"] = {m: float(np.mean([r["seconds"] for r in rs])) for m in METHODS if (rs := _cells(rows, m, f0))}
+    out["cell_seconds"] = {m: float(np.mean([r["seconds"] for r in rs]))
+                           for m in METHODS if (rs := _cells(rows, m, f0))}
     return out
