@@ -14,13 +14,15 @@ __all__ = ["LABELS", "fraction_figure", "learning_curve_figure", "methods_figure
 
 LABELS = {"icq": "IC-Q (learned handoffs)", "fixed_pipeline": "fixed pipeline (learned local actions)",
           "memorising": "memorising table", "centralised": "centralised (sees whole state)", "random": "random"}
+SHORT = {"icq": "IC-Q\n(learned handoffs)", "fixed_pipeline": "fixed\npipeline", "memorising": "memorising\ntable",
+         "centralised": "centralised\n(whole state)", "random": "random"}
 COLORS = {"icq": "C0", "fixed_pipeline": "C1", "memorising": "C2", "centralised": "C3", "random": "C7"}
 
 
 def learning_curve_figure(path: Path, summary: dict[str, Any]) -> Path:
     """Seen (dashed) and unseen (solid) accuracy against the training budget, bands over seeds."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
     for m, pts in summary["curve"].items():
         x = [p["budget"] / 1e3 for p in pts]
         for part, ls in (("unseen", "-"), ("seen", "--")):
@@ -58,7 +60,7 @@ def fraction_figure(path: Path, summary: dict[str, Any]) -> Path:
     ax.set_ylabel("share of unseen-value tasks solved")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"CPU {SIMULATED_TAG}: generalisation vs training range\n"
-                 "(100%: nothing held out, fresh tasks over the whole range)", fontsize=10)
+                 "(100%: nothing held out, fresh tasks over the whole range; error bars: range over seeds)", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return save(fig, path)
 
@@ -66,7 +68,7 @@ def fraction_figure(path: Path, summary: dict[str, Any]) -> Path:
 def methods_figure(path: Path, summary: dict[str, Any], methods: tuple[str, ...]) -> Path:
     """Seen and unseen accuracy of every method at the headline fraction (95% intervals)."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 4.4))
     width = 0.38
     for j, part in enumerate(("seen", "unseen")):
         means, errs = [], []
@@ -80,9 +82,10 @@ def methods_figure(path: Path, summary: dict[str, Any], methods: tuple[str, ...]
                color="C0" if part == "unseen" else "lightsteelblue",
                label=f"{part} values ({'held-out 80%' if part == 'unseen' else 'training 20%'} of the range)")
     ax.axhline(0.8, color="grey", ls=":", lw=1, label="paper's claim: 80% on unseen values")
-    ax.set_xticks(np.arange(len(methods)), [LABELS[m].replace(" (", "\n(") for m in methods], fontsize=8)
+    ax.set_xticks(np.arange(len(methods)), [SHORT[m] for m in methods], fontsize=8)
     ax.set_ylabel("share of tasks solved exactly")
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"CPU {SIMULATED_TAG}: every method trained on {HEADLINE_FRACTION:.0%} of the range", fontsize=10)
+    ax.set_title(f"CPU {SIMULATED_TAG}: every method trained on {HEADLINE_FRACTION:.0%} of the range\n"
+                 "error bars: 95% interval over seeds (one seed: over test tasks)", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return save(fig, path)
