@@ -72,7 +72,7 @@ def test_help_lists_experiment_options():
     res = _run("experiment", "t1", "--help")
     assert res.exit_code == 0 and "--rhos" in res.output and "--synthetic.p" in res.output
     res = _run("experiment", "cpu", "--help")
-    assert "--n-test" in res.output and "quick: 200" in res.output
+    assert "--n-test" in res.output and "quick: 400" in res.output
     assert _run("--version").output.startswith("handoffq ")
 
 

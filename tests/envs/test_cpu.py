@@ -1,227 +1,198 @@
-"""Tests for the CPU environment (handoffq.envs.cpu)."""
+"""The CPU as the paper states it (handoffq.envs.cpu): values in, no program, generic shaping."""
 
 from __future__ import annotations
 
-import dataclasses
+from itertools import product
 
 import numpy as np
 import pytest
-from pettingzoo.test import api_test, seed_test
 
-from handoffq.baselines.cpu import make_random_team
-from handoffq.core.channel import MessageBatch
+from handoffq.baselines.cpu import PIPELINE_NEXT, RandomAgent, pipeline_feasible, scripted_team
 from handoffq.core.env import EnvError
-from handoffq.core.pettingzoo_adapter import PettingZooAdapter
 from handoffq.envs.cpu import (
-    ALU,
-    LOADER_A,
-    LOADER_B,
-    SELECTOR,
+    CANDIDATES,
+    DEFAULT_KINDS,
+    HALT,
+    KINDS,
+    N_LOCAL,
     STARTER,
     WRITER,
     CPUConfig,
     CPUEnv,
-    make_task,
+    TaskSet,
+    VecCPUEnv,
+    kind_target,
+    potential,
     sample_tasks,
     split_range,
-    task_from_target,
 )
-from handoffq.learn.team import make_team
-from handoffq.runtime.inprocess import InProcessRunner
-
-CFG = CPUConfig()
+from handoffq.experiments.cpu.team import evaluate
 
 
-def _script(env: CPUEnv) -> None:
-    """The correct program for the current task (a hand-written policy, for checking)."""
-    op = env.task.op
-    plan = [(STARTER, 0, LOADER_A), (LOADER_A, 0, LOADER_B if op != "MOV" else SELECTOR)]
-    if op != "MOV":
-        alu = {"ADD": 0, "SUB": 1}.get(op, 2)
-        plan += [(LOADER_B, 1, ALU), (ALU, alu, SELECTOR)]
-    for unit, action, succ in plan:
-        assert env.active_agent == unit
-        env.act(action)
-        env.step(succ)
-    route = (0 if env.flag == (op == "MAX") else 1) if op in ("MAX", "MIN") else 0 if op == "MOV" else 2
-    env.act(route)
-    env.step(WRITER)
-    env.act(2)  # WRITE to the dst field
+def _fixed(cfg: CPUConfig, tasks: TaskSet) -> VecCPUEnv:
+    return VecCPUEnv(cfg, len(tasks), tasks, 0, fixed=True)
 
 
-def test_correct_program_succeeds_on_every_op() -> None:
-    _, test = split_range(CFG.value_range, 0.2)
-    env = CPUEnv(CFG, values=test, seed=0)
-    for s in range(200):
-        env.reset(s)
-        _script(env)
-        assert env.success, env.task
+@pytest.mark.parametrize("kinds", [DEFAULT_KINDS, KINDS])
+@pytest.mark.parametrize("part", [0, 1])
+def test_blocks_suffice_a_scripted_team_solves_every_task(kinds: tuple[str, ...], part: int) -> None:
+    """A hand-written team reading only each unit's own block solves every task of every kind."""
+    cfg = CPUConfig(kinds=kinds)
+    tasks = sample_tasks(300, split_range(cfg.value_range, 0.2)[part], cfg, np.random.default_rng(0))
+    assert evaluate(scripted_team(), _fixed(cfg, tasks), tasks, cfg).all()
 
 
-def test_wrong_write_address_fails() -> None:
-    env = CPUEnv(CFG, tasks=[make_task([1, 2, 3, 4], "MOV", 0, 0, 3, CFG)], seed=0)
-    env.act(0)
-    env.step(LOADER_A)
-    env.act(0)
-    env.step(SELECTOR)
-    env.act(0)
-    env.step(WRITER)
-    ls = env.act(0)  # writes to src1 instead of dst
-    assert ls.terminated and not env.success
+def test_random_team_is_far_from_solving() -> None:
+    cfg = CPUConfig()
+    tasks = sample_tasks(600, np.arange(100), cfg, np.random.default_rng(1))
+    team = [RandomAgent(i, N_LOCAL[i], CANDIDATES[i], i) for i in range(6)]
+    ok = evaluate(team, _fixed(cfg, tasks), tasks, cfg)
+    assert ok.mean() < 0.1
 
 
-def test_observations_carry_no_values_and_fit_nvec() -> None:
-    env = CPUEnv(CFG, seed=3)
-    for s in range(30):
-        env.reset(s)
-        for i in range(env.n_agents):
-            obs = env.observe(i)
-            nvec = env.obs_nvec(i)
-            assert len(obs) == len(nvec)
-            assert all(0 <= o < n for o, n in zip(obs, nvec, strict=True))
-            assert max(nvec[:-1]) <= env.n_ops + 1  # small structural symbols only
-            assert nvec[-1] == 2**env.n_agents and obs[-1] == env.scoreboard()
+def test_observations_hold_values_and_nothing_derived() -> None:
+    """Every block is (M, T, (valid, value) per register): raw integers; the kind is invisible."""
+    cfg = CPUConfig()
+    tasks = TaskSet(np.array([[31, 47, 5]]), np.array([[31, 47, 47]]), np.array([0]))
+    env, other = _fixed(cfg, tasks), _fixed(cfg, TaskSet(tasks.memory, tasks.target, np.array([3])))
+    s = np.arange(1)
+    for i in range(6):
+        o = env.observe(s, i)[0]
+        assert list(o[:6]) == [31, 47, 5, 31, 47, 47]
+        assert np.all(o[6:] == 0) and len(o) == len(env.obs_nvec(i))
+        assert np.array_equal(o, other.observe(s, i)[0])
 
 
-def test_unseen_split_is_disjoint() -> None:
-    for f in (0.1, 0.2, 0.5):
-        train, test = split_range(CFG.value_range, f)
-        tasks = sample_tasks(300, test, CFG, seed=1)
-        train_set = set(int(v) for v in train)
-        for t in tasks:
-            assert not train_set & set(t.memory), t
-            assert not train_set & set(t.target), t
-            assert t.target != t.memory
-        for t in sample_tasks(300, train, CFG, seed=2):
-            assert set(t.memory) <= train_set and set(t.target) <= train_set
+def test_observation_changes_with_values() -> None:
+    cfg = CPUConfig()
+    a = _fixed(cfg, TaskSet(np.array([[3, 4, 5]]), np.array([[3, 4, 4]]), np.array([0])))
+    b = _fixed(cfg, TaskSet(np.array([[63, 64, 65]]), np.array([[63, 64, 64]]), np.array([0])))
+    for i in range(6):
+        assert not np.array_equal(a.observe(np.arange(1), i), b.observe(np.arange(1), i))
 
 
-def test_malformed_tasks_raise_named_errors() -> None:
-    with pytest.raises(EnvError, match="outside the integer range"):
-        make_task([1, 2, 3, 100], "ADD", 0, 1, 2, CFG)
-    with pytest.raises(EnvError, match="outside the integer range"):
-        task_from_target([1, 2, 3, 4], [1, 2, 3, -1], CFG)
-    with pytest.raises(EnvError, match="unreachable"):
-        task_from_target([1, 2, 3, 4], [50, 60, 3, 4], CFG)  # two cells change
-    with pytest.raises(EnvError, match="unreachable"):
-        task_from_target([1, 2, 3, 4], [1, 2, 3, 77], CFG)  # 77 is no op of the cells
-    with pytest.raises(EnvError, match="not available"):
-        make_task([1, 2, 3, 4], "MUL", 0, 1, 2, CFG)
-    with pytest.raises(EnvError, match="address"):
-        make_task([1, 2, 3, 4], "ADD", 0, 7, 2, CFG)
-    with pytest.raises(EnvError, match="cells"):
-        make_task([1, 2, 3], "ADD", 0, 1, 2, CFG)
-    t = task_from_target([1, 2, 3, 4], [1, 2, 3, 5], CFG)
-    assert make_task(t.memory, t.op, t.src1, t.src2, t.dst, CFG).target == (1, 2, 3, 5)
+def test_local_blocks_hold_only_own_registers() -> None:
+    env = VecCPUEnv(CPUConfig(blocks="local"), 2, sample_tasks(4, np.arange(20), CPUConfig(), np.random.default_rng(0)))
+    assert [len(env.obs_nvec(i)) for i in range(6)] == [6, 8, 8, 12, 14, 8]
 
 
-def test_protocol_errors() -> None:
-    env = CPUEnv(CFG, seed=0)
-    with pytest.raises(EnvError, match="local action"):
-        env.step(LOADER_A)
-    with pytest.raises(EnvError, match="out of range"):
-        env.act(5)
-    env.act(0)
-    with pytest.raises(EnvError, match="not admissible"):
-        env.step(STARTER)  # no "continue": an activation is one local action
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.5])
+def test_split_parts_are_disjoint_and_tasks_stay_inside(fraction: float) -> None:
+    cfg = CPUConfig()
+    tr, te = split_range(cfg.value_range, fraction)
+    assert not set(tr) & set(te)
+    for vals in (tr, te):
+        t = sample_tasks(400, vals, cfg, np.random.default_rng(2))
+        both = np.concatenate([t.memory, t.target], axis=1)
+        assert both.min() >= vals.min() and both.max() <= vals.max()
+        assert np.all(np.any(t.memory != t.target, axis=1))
+        for k in np.unique(t.kind):
+            sel = t.kind == k
+            assert np.array_equal(kind_target(KINDS[k], t.memory[sel]), t.target[sel])
 
 
-def test_random_team_rarely_succeeds() -> None:
-    env = CPUEnv(CFG, seed=0)
-    team = make_random_team(env, seed=0)
-    from handoffq.runtime.inprocess import evaluate_team
-
-    ok = 0
-    for s in range(300):
-        evaluate_team(env, team, 1, seed=s)
-        ok += env.success
-    assert ok / 300 < 0.1
+def test_stratified_sampling_balances_kinds() -> None:
+    t = sample_tasks(100, np.arange(20), CPUConfig(), np.random.default_rng(0), stratified=True)
+    assert np.bincount(t.kind).tolist() == [20] * 5
 
 
-def test_messages_are_three_numbers_only() -> None:
-    seen: list[object] = []
-    env = CPUEnv(CFG, seed=0)
-    team = make_team(env, seed=0)
-    runner = InProcessRunner(env, team, auditor=lambda src, dst, p: seen.append(p), seed=0)
-    runner.train(500)
-    assert seen
-    for p in seen:
-        assert type(p) is MessageBatch
-        assert [f.name for f in dataclasses.fields(p)] == ["value", "duration", "reward"]
-        assert p.value.dtype == float and p.duration.dtype == np.int64 and p.reward.dtype == float
+def test_shaping_is_potential_based_returns_shift_by_phi0() -> None:
+    """Shaped discounted return == unshaped return - Phi(s0), trajectory by trajectory."""
+    base, shaped = CPUConfig(shaping=False), CPUConfig(shaping=True)
+    tasks = sample_tasks(64, np.arange(100), base, np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    e0, e1 = _fixed(base, tasks), _fixed(shaped, tasks)
+    phi0 = potential(tasks.memory, tasks.target, e1.regs, e1.valid, shaped.cell_weight, shaped.register_weight)
+    assert phi0.max() > 0
+    ret0, ret1, disc = np.zeros(64), np.zeros(64), np.ones(64)
+    running = np.ones(64, bool)
+    while running.any():
+        s = np.flatnonzero(running)
+        who = e0.active()[s]
+        acts = np.array([rng.integers(N_LOCAL[w]) for w in who])
+        r0, r1 = e0.act(s, acts).reward, e1.act(s, acts).reward
+        ret0[s] += disc[s] * r0
+        ret1[s] += disc[s] * r1
+        disc[s] *= base.gamma
+        succ = np.array([rng.choice(np.asarray(CANDIDATES[w])[e0.mask(np.array([slot]), int(w))[0]])
+                         for slot, w in zip(s, who, strict=True)])
+        t0, t1 = e0.step(succ, s), e1.step(succ, s)
+        assert np.array_equal(t0.terminated, t1.terminated)
+        ret0[s] += disc[s] * t0.reward
+        ret1[s] += disc[s] * t1.reward
+        disc[s] *= base.gamma
+        running[s[t0.terminated]] = False
+    assert np.allclose(ret1, ret0 - phi0, atol=1e-9)
 
 
-def test_pettingzoo_api_and_seed() -> None:
-    api_test(PettingZooAdapter(lambda: CPUEnv(CFG, seed=0)), num_cycles=200)
-    seed_test(lambda: PettingZooAdapter(lambda: CPUEnv(CFG)), num_cycles=50)
+def test_potential_names_no_kind() -> None:
+    m, t = np.array([[5, 7, 9]]), np.array([[5, 7, 12]])
+    regs, valid = np.array([[12, 0, 0, 0]]), np.array([[True, False, False, False]])
+    assert potential(m, t, regs, valid, 0.1, 0.05)[0] == pytest.approx(0.25)
 
 
-def test_seeded_reset_is_reproducible() -> None:
-    a, b = CPUEnv(CFG), CPUEnv(CFG)
-    for s in range(10):
-        a.reset(s)
-        b.reset(s)
-        assert a.task == b.task
-    assert np.unique([CPUEnv(CFG, seed=s).task.op for s in range(50)]).size > 1
+def test_interface_admissibility_is_read_from_registers_only() -> None:
+    cfg = CPUConfig()
+    env = _fixed(cfg, sample_tasks(1, np.arange(100), cfg, np.random.default_rng(5)))
+    s = np.arange(1)
+    r = env.ready(s)[0]
+    assert r[1] and r[2] and not r[3] and not r[4] and not r[5]
+    env.act(s, np.array([0]))
+    env.step(np.array([1]), s)  # starter -> loader_a
+    env.act(s, np.array([0]))  # RA <- M0
+    assert env.ready(s)[0][4] and not env.ready(s)[0][3]  # selector now callable, ALU not
+    assert not env.mask(s, 1)[0][list(CANDIDATES[1]).index(HALT)]  # only the writer may halt
+    with pytest.raises(EnvError, match="admissible"):
+        env.step(np.array([3]), s)
 
 
-def _discounted_return(env: CPUEnv, rng: np.random.Generator) -> float:
-    """Play uniformly random local actions and successors; the discounted primitive return."""
-    ret, disc = 0.0, 1.0
-    while True:
-        ls = env.act(int(rng.integers(env.local_actions(env.active_agent))))
-        ret += disc * ls.reward
-        disc *= env.gamma
-        if ls.terminated or ls.truncated:
-            return ret
-        adm = env.admissible(env.active_agent)
-        tr = env.step(int(adm[int(rng.integers(len(adm)))]))
-        ret += disc * tr.reward
-        disc *= env.gamma**tr.duration
-        if tr.terminated or tr.truncated:
-            return ret
+def _pipeline_ceiling(tasks: TaskSet, cfg: CPUConfig) -> np.ndarray:
+    """Exhaustive: can any open-loop choice of local actions in pipeline order solve each task?"""
+    order = [STARTER]
+    while len(order) < cfg.max_activations:
+        order.append(PIPELINE_NEXT[order[-1]])
+    seqs = np.array(list(product(*[range(N_LOCAL[u]) for u in order])), np.int64)
+    out = np.zeros(len(tasks), bool)
+    for n in range(len(tasks)):
+        one = tasks.subset(np.full(len(seqs), n))
+        env, slots = _fixed(cfg, one), np.arange(len(seqs))
+        for step, unit in enumerate(order):
+            env.act(slots, seqs[:, step])
+            if unit == WRITER and env.success(slots).any():
+                out[n] = True
+                break
+            if step + 1 < len(order):
+                env.step(np.full(len(slots), PIPELINE_NEXT[unit]), slots)
+    return out
 
 
-def test_shaping_is_potential_based() -> None:
-    """Shaping telescopes: every episode's discounted return is unchanged (Phi(s0) = 0)."""
-    plain = CPUEnv(CPUConfig(shaping=0.0), seed=0)
-    shaped = CPUEnv(CPUConfig(shaping=0.3), seed=0)
-    for s in range(200):
-        plain.reset(s)
-        shaped.reset(s)
-        a = _discounted_return(plain, np.random.default_rng(s))
-        b = _discounted_return(shaped, np.random.default_rng(s))
-        assert a == pytest.approx(b, abs=1e-9)
-    # ...while the per-step rewards differ: progress is paid when it happens
-    shaped.reset(0)
-    plain.reset(0)
-    assert shaped.act(0).reward == pytest.approx(plain.act(0).reward + 0.95 * 0.3)  # FETCH
+def test_pipeline_feasible_rule_matches_exhaustive_search() -> None:
+    cfg = CPUConfig(max_activations=11)  # two pipeline cycles, as within the default 12 (3**10 sequences)
+    rng = np.random.default_rng(6)
+    mem = np.concatenate([[[2, 5, 2], [4, 1, 1], [3, 0, 4], [20, 70, 33]], rng.integers(0, 100, size=(1, 3))])
+    swap = TaskSet(mem, kind_target("SWAP", mem), np.full(len(mem), KINDS.index("SWAP")))
+    exact = _pipeline_ceiling(swap, cfg)
+    assert exact.tolist() == pipeline_feasible(swap).tolist()
+    assert exact[:4].tolist() == [True, True, True, False]  # a copy in Z, or 0 = X - X rebuilt by the ALU
+    diff = TaskSet(mem[:3], kind_target("DIFF", mem[:3]), np.full(3, KINDS.index("DIFF")))
+    assert _pipeline_ceiling(diff, cfg).all() and pipeline_feasible(diff).all()
 
 
-def test_scripted_program_completes_every_stage() -> None:
-    env = CPUEnv(CPUConfig(shaping=0.2), seed=0)
-    for s in range(50):
-        env.reset(s)
-        n_stages = 3 if env.task.op == "MOV" else 5
-        _script(env)
-        assert env.success and env.potential() == 0.0  # Phi = 0 once the episode ended
-        assert env.stages_done() == n_stages
+def test_cpuenv_single_episode_protocol() -> None:
+    env = CPUEnv(CPUConfig(), seed=0)
+    env.set_next_task([10, 20, 5], [10, 20, 20])
+    env.reset()
+    for agent, local, succ in [(0, 0, 1), (1, 1, 4), (4, 0, 5), (5, 2, HALT)]:
+        assert env.active_agent == agent
+        env.act(local)
+        tr = env.step(succ)
+    assert tr.terminated and env.success
+    with pytest.raises(EnvError, match="alternate"):
+        env.act(0)
 
 
-def test_calling_an_unready_unit_is_a_fault() -> None:
-    env = CPUEnv(CFG, seed=0)
-    env.act(0)  # FETCH
-    assert env.scoreboard() == (1 << LOADER_A) | (1 << LOADER_B)
-    tr = env.step(WRITER)  # WD is empty: the writer cannot fire
-    assert tr.terminated and env.fault and not env.success
-    relaxed = CPUEnv(CPUConfig(fault_on_unready=False), seed=0)
-    relaxed.act(0)
-    assert not relaxed.step(WRITER).terminated
-
-
-def test_cycle_budget_ends_the_episode_as_a_failure() -> None:
-    env = CPUEnv(CPUConfig(max_steps=3, fault_on_unready=False), seed=0)
-    env.act(0)
-    env.step(WRITER)
-    ls = env.act(0)  # third primitive step: the budget is spent
-    assert ls.terminated and not env.success
+def test_bad_config_names_the_field() -> None:
+    with pytest.raises(EnvError, match="kinds"):
+        CPUConfig(kinds=("MUL",))
+    with pytest.raises(EnvError, match="blocks"):
+        CPUConfig(blocks="all")

@@ -1,215 +1,232 @@
-"""Baselines for the CPU experiment: random agents, a fixed pipeline, a centralised learner.
+"""Baselines and reference teams of the CPU experiment (:mod:`handoffq.envs.cpu`).
 
-* :class:`RandomAgent` - uniform random local actions and admissible successors (learns
-  nothing; sends value 0).
-* :class:`FixedPipelineAgent` - an IC-Q agent whose local actions are learned (``Qa``) but
-  whose successor is fixed: the next ready unit in the pipeline order starter, loader_a,
-  loader_b, alu, selector, writer (wrapping around).
-* :func:`make_centralised_team` - one learner that sees the whole machine state (memory and
-  register *values* included, :meth:`~handoffq.envs.cpu.CPUEnv.full_state`) through
-  :class:`FullStateView`: all six roles share one successor network and one local-action
-  network (parameter sharing = a single centralised learner), an MLP on one-hot inputs.
+* :class:`PipelineEnv` - the fixed pipeline S, LA, LB, ALU, SEL, W, then (LA, ... | halt): each
+  unit's successor is fixed by the interface; only the writer chooses between halting and another
+  cycle. Local actions are learned by the same agents as IC-Q.
+* :class:`CentralEnv` - the view of a centralised learner: every role observes the whole
+  machine state (memory, target, all four registers, the active unit) and picks among the same
+  candidate list, so the six roles can share one successor network and one local-action network.
+* :class:`RandomAgent` - uniform local actions and admissible successors.
+* :class:`ScriptedAgent` - a hand-written team reading only each unit's own block (exact
+  comparisons of values): it solves every task of every kind, which shows that the visible
+  blocks suffice. Tests only; it is no learner.
+* :func:`pipeline_feasible` - which tasks any fixed-pipeline team can solve at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from handoffq.core.agent import Key
-from handoffq.core.channel import MessageBatch
-from handoffq.core.messages import HandoffMessage
-from handoffq.envs.cpu import CPUEnv
-from handoffq.learn.agent import ICQAgent
-from handoffq.learn.estimators import MLPEstimator
-from handoffq.learn.exploration import Exploration
-from handoffq.learn.schedules import StepSize
+from handoffq.envs.cpu import (
+    ACC,
+    ALU,
+    ALU_ADD,
+    ALU_RSUB,
+    ALU_SUB,
+    CANDIDATES,
+    HALT,
+    KINDS,
+    LOADER_A,
+    LOADER_B,
+    N_CELLS,
+    RA,
+    RB,
+    SELECTOR,
+    STARTER,
+    WD,
+    WRITER,
+    TaskSet,
+    VecCPUEnv,
+)
 
 __all__ = [
-    "PIPELINE",
-    "CentralisedAgent",
-    "FixedPipelineAgent",
-    "FullStateView",
+    "CENTRAL_CANDIDATES",
+    "PIPELINE_NEXT",
+    "CentralEnv",
+    "PipelineEnv",
     "RandomAgent",
-    "make_centralised_team",
-    "make_pipeline_team",
-    "make_random_team",
+    "ScriptedAgent",
+    "pipeline_feasible",
+    "scripted_team",
 ]
 
-PIPELINE: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+PIPELINE_NEXT: dict[int, int] = {
+    STARTER: LOADER_A, LOADER_A: LOADER_B, LOADER_B: ALU, ALU: SELECTOR, SELECTOR: WRITER, WRITER: LOADER_A,
+}
+CENTRAL_CANDIDATES: tuple[int, ...] = (LOADER_A, LOADER_B, ALU, SELECTOR, WRITER, HALT)
 
 
-class RandomAgent(ICQAgent):
-    """Uniform random local actions and admissible successors; learns nothing, sends 0."""
+class _View:
+    """A :class:`~handoffq.envs.cpu.VecCPUEnv` seen through another interface (delegates)."""
 
-    def __init__(self, agent_id: int, candidates: Sequence[int], n_local: int, seed: int = 0) -> None:
-        super().__init__(agent_id, (1,), candidates, 1.0, exploration=Exploration(epsilon=1.0), seed=seed,
-                         n_local=n_local)
-
-    def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
-        cols = self.columns(admissible)
-        return int(cols[self.rng.integers(len(cols))])
-
-    def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
-        """Random even when greedy: a random agent has no preference."""
-        return self.candidates[self._choose(tuple(obs), admissible)]
-
-    def greedy_local(self, obs: Sequence[int]) -> int:
-        """A uniform local action."""
-        return int(self.rng.integers(self.n_local))
-
-    def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
-        u = self.rng.random(mask.shape) * mask
-        return np.argmax(u, axis=1)
-
-    def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
-        """Always 0."""
-        return 0.0
-
-    def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Always 0."""
-        return np.zeros(len(obs))
-
-    def receive(self, message: HandoffMessage, key: Key = None, own_view: object = None) -> float:
-        """Nothing to learn."""
-        self._pending.pop(key, None)
-        return 0.0
-
-    def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: object = None) -> None:
-        """Nothing to learn."""
-        self._slot_store().take(slots, self.agent_id)
-
-    def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
-        """Uniform local actions."""
-        acts = self.rng.integers(self.n_local, size=len(slots))
-        if not greedy:
-            self._slot_store(local=True).put(slots, obs, acts)
-        return acts
-
-    def after_local_batch(self, slots: np.ndarray, rewards: np.ndarray, post_obs: np.ndarray,
-                          post_mask: np.ndarray, terminated: np.ndarray) -> None:
-        """Nothing to learn."""
-        self._slot_store(local=True).take(slots, self.agent_id)
-
-
-def make_random_team(env: CPUEnv, seed: int = 0) -> list[RandomAgent]:
-    """Six random agents with independent generators."""
-    seeds = np.random.SeedSequence(seed).spawn(env.n_agents)
-    return [
-        RandomAgent(i, env.candidates(i), env.local_actions(i), int(seeds[i].generate_state(1)[0]))
-        for i in range(env.n_agents)
-    ]
-
-
-def pipeline_successor(agent: int, admissible: Sequence[int]) -> int:
-    """The first admissible unit after ``agent`` in :data:`PIPELINE` order (wrapping)."""
-    pos = PIPELINE.index(agent)
-    for step in range(1, len(PIPELINE) + 1):
-        k = PIPELINE[(pos + step) % len(PIPELINE)]
-        if k in admissible:
-            return k
-    raise ValueError(f"no admissible successor for agent {agent}: {list(admissible)}")
-
-
-class FixedPipelineAgent(ICQAgent):
-    """IC-Q agent with learned local actions and a fixed (pipeline-order) successor.
-
-    The successor decision is still recorded, so its ``Q`` gets updates (and the value this
-    agent sends back stays meaningful), but the choice itself is the pipeline's.
-    """
-
-    def _choose(self, obs: tuple[int, ...], admissible: Sequence[int]) -> int:
-        return int(self._col[pipeline_successor(self.agent_id, admissible)])
-
-    def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
-        """The pipeline successor."""
-        return pipeline_successor(self.agent_id, admissible)
-
-    def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
-        cols = np.empty(len(mask), dtype=np.int64)
-        for r, row in enumerate(mask):
-            adm = [self.candidates[c] for c in np.flatnonzero(row)]
-            cols[r] = self._col[pipeline_successor(self.agent_id, adm)]
-        return cols
-
-
-def make_pipeline_team(
-    env: CPUEnv, seed: int, exploration: Exploration, schedule: StepSize, init: float
-) -> list[FixedPipelineAgent]:
-    """Fixed-pipeline agents with tabular ``Q``/``Qa`` (optimistic ``init``)."""
-    from handoffq.learn.team import make_team
-
-    return make_team(
-        env, seed=seed, estimator="tabular", estimator_kwargs={"init": init},
-        exploration=exploration, schedule=schedule, agent_cls=FixedPipelineAgent,
-    )
-
-
-class FullStateView:
-    """A :class:`CPUEnv` whose every agent observes the whole machine state (baseline only)."""
-
-    def __init__(self, env: CPUEnv) -> None:
+    def __init__(self, env: VecCPUEnv) -> None:
         self.env = env
-        self.n_agents = env.n_agents
-        self.agent_names = env.agent_names
-        self.gamma = env.gamma
-        self._nvec = env.full_state_nvec()
+        self.n_envs, self.n_agents, self.gamma = env.n_envs, env.n_agents, env.gamma
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.env, name)
 
-    def reset(self, seed: int | None = None) -> None:
-        """Reset the wrapped environment."""
-        self.env.reset(seed)
 
-    @property
-    def active_agent(self) -> int:
-        """The wrapped environment's active agent."""
-        return self.env.active_agent
+class PipelineEnv(_View):
+    """The interface cut down to the pipeline successor (plus halt for the writer)."""
 
-    def observe(self, agent: int) -> tuple[int, ...]:
-        """The full machine state (the same for every agent)."""
-        return self.env.full_state()
+    def mask(self, slots: np.ndarray, agent: int) -> np.ndarray:
+        """Admissible candidates: the pipeline successor (and halt from the writer)."""
+        m = self.env.mask(slots, agent)
+        cand = np.asarray(CANDIDATES[agent])
+        allowed = (cand == PIPELINE_NEXT[agent]) | ((cand == HALT) & (agent == WRITER))
+        cut = m & allowed[None, :]
+        empty = ~cut.any(axis=1)  # cannot happen on this machine; keep the interface's set if it did
+        cut[empty] = m[empty]
+        return cut
+
+
+class CentralEnv(_View):
+    """Every role observes the whole state; successors over :data:`CENTRAL_CANDIDATES`."""
+
+    def observe(self, slots: np.ndarray, agent: int) -> np.ndarray:
+        """The whole machine state (privileged)."""
+        return self.env.full_state(slots)
 
     def obs_nvec(self, agent: int) -> tuple[int, ...]:
-        """Sizes of the full state."""
-        return self._nvec
+        """Sizes of the whole-state dimensions."""
+        return self.env.full_state_nvec()
+
+    def candidates(self, agent: int) -> tuple[int, ...]:
+        """The shared candidate list."""
+        return CENTRAL_CANDIDATES
+
+    def mask(self, slots: np.ndarray, agent: int) -> np.ndarray:
+        """Ready units except the role itself; halt only from the writer."""
+        r = self.env.ready(slots)
+        r[:, HALT] = agent == WRITER
+        r[:, agent] = False
+        return r[:, list(CENTRAL_CANDIDATES)]
 
 
-class CentralisedAgent(ICQAgent):
-    """One role of the centralised learner: shares its estimators with the other roles.
+class RandomAgent:
+    """Uniform random local actions and admissible successors; learns nothing (greedy play only)."""
 
-    The shared local network has as many outputs as the largest role needs; each role uses
-    its first ``n_local`` outputs (:class:`~handoffq.learn.agent.ICQAgent` handles that).
+    wants_own_view = False
+
+    def __init__(self, agent_id: int, n_local: int, candidates: tuple[int, ...], seed: int = 0) -> None:
+        self.agent_id, self.n_local = agent_id, n_local
+        self.candidates = np.asarray(candidates)
+        self.rng = np.random.default_rng(seed)
+
+    def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """Uniform local actions."""
+        return self.rng.integers(self.n_local, size=len(obs))
+
+    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """Uniform admissible successors."""
+        return self.candidates[np.argmax(self.rng.random(mask.shape) * mask, axis=1)]
+
+    def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Zero (it learns nothing)."""
+        return np.zeros(len(obs))
+
+
+def _split(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Memory, target and the (valid, value) registers of a datapath block."""
+    m, t = obs[:, :N_CELLS], obs[:, N_CELLS:2 * N_CELLS]
+    regs = {r: (obs[:, 2 * N_CELLS + 2 * k].astype(bool), obs[:, 2 * N_CELLS + 2 * k + 1])
+            for k, r in enumerate((RA, RB, ACC, WD))}
+    return m, t, regs
+
+
+def _needs_alu(m: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Does a changed target value differ from both operands ``X, Y`` (so the ALU must make it)?"""
+    need = np.zeros(len(m), bool)
+    for c in range(N_CELLS):
+        need |= (m[:, c] != t[:, c]) & ~np.any(m[:, :2] == t[:, c, None], axis=1)
+    return need
+
+
+class ScriptedAgent:
+    """A hand-written unit reading only its own (datapath) block; a reference, not a learner."""
+
+    wants_own_view = False
+
+    def __init__(self, agent_id: int) -> None:
+        self.agent_id = agent_id
+
+    def _alu(self, m: np.ndarray, t: np.ndarray, regs: dict[int, Any]) -> np.ndarray:
+        ra, rb = regs[RA][1], regs[RB][1]
+        out = np.full(len(m), ALU_ADD)
+        for c in range(N_CELLS):
+            want = (m[:, c] != t[:, c]) & ~np.any(m[:, :2] == t[:, c, None], axis=1)
+            out = np.where(want & (t[:, c] == ra - rb), ALU_SUB, out)
+            out = np.where(want & (t[:, c] == rb - ra), ALU_RSUB, out)
+            out = np.where(want & (t[:, c] == ra + rb), ALU_ADD, out)
+        return out
+
+    def _selector(self, m: np.ndarray, t: np.ndarray, regs: dict[int, Any]) -> np.ndarray:
+        needed = m != t
+        out = np.zeros(len(m), np.int64)
+        found = np.zeros(len(m), bool)
+        for src in (RA, RB, ACC):
+            ok, val = regs[src]
+            hit = ok & np.any(needed & (t == val[:, None]), axis=1) & ~found
+            out[hit] = src
+            found |= hit
+        return out
+
+    def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """The unit's operation, read from its own block."""
+        i, n = self.agent_id, len(obs)
+        m, t, regs = _split(obs) if i != STARTER else (obs[:, :3], obs[:, 3:6], {})
+        if i in (STARTER, LOADER_A):
+            return np.zeros(n, np.int64)
+        if i == LOADER_B:
+            return np.ones(n, np.int64)
+        if i == ALU:
+            return self._alu(m, t, regs)
+        if i == SELECTOR:
+            return self._selector(m, t, regs)
+        hit = (m != t) & (t == regs[WD][1][:, None])
+        return np.where(hit.any(axis=1), np.argmax(hit, axis=1), N_CELLS - 1)
+
+    def decide_batch(self, slots: np.ndarray, obs: np.ndarray, mask: np.ndarray, greedy: bool = False) -> np.ndarray:
+        """The next unit, read from its own block."""
+        i, n = self.agent_id, len(obs)
+        m, t = obs[:, :N_CELLS], obs[:, N_CELLS:2 * N_CELLS]
+        if i == LOADER_B:
+            return np.where(_needs_alu(m, t), ALU, SELECTOR)
+        if i == WRITER:
+            return np.where(np.all(m == t, axis=1), HALT, SELECTOR)
+        nxt = {STARTER: LOADER_A, LOADER_A: LOADER_B, ALU: SELECTOR, SELECTOR: WRITER}[i]
+        return np.full(n, nxt)
+
+    def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Zero (it learns nothing)."""
+        return np.zeros(len(obs))
+
+
+def scripted_team() -> list[ScriptedAgent]:
+    """The six scripted units."""
+    return [ScriptedAgent(i) for i in range(6)]
+
+
+def _reach(a: np.ndarray, b: np.ndarray, v: int) -> np.ndarray:
+    """Values one pipeline cycle can route into ``WD`` from a memory holding ``a`` and ``b``
+    (loaded as they are, or combined by the ALU: sums, differences, doubles, zero; mod ``v``)."""
+    return np.stack([a, b, (a + b) % v, (a - b) % v, (b - a) % v, (2 * a) % v, (2 * b) % v, 0 * a], 1)
+
+
+def pipeline_feasible(tasks: TaskSet, value_range: int = 100) -> np.ndarray:
+    """Whether the fixed pipeline can reach each task's target within two cycles (the default
+    cycle budget of 12 activations fits two).
+
+    Every kind but SWAP fits one cycle. For SWAP ``(X, Y, Z) -> (Y, X, Z)`` the first write
+    overwrites ``X`` or ``Y``, and the second cycle must rebuild the other from what is left:
+    possible only when ``X`` is in reach of ``(Y, Z)`` or ``Y`` in reach of ``(X, Z)``
+    (:func:`_reach`; checked against an exhaustive search by a test).
     """
-
-
-def make_centralised_team(
-    env: CPUEnv,
-    seed: int,
-    exploration: Exploration,
-    schedule: StepSize,
-    width: int = 128,
-    depth: int = 2,
-    lr: float = 0.05,
-) -> tuple[FullStateView, list[CentralisedAgent]]:
-    """The full-state view and six roles sharing one successor and one local MLP."""
-    view = FullStateView(env)
-    nvec = view.obs_nvec(0)
-    n_cand = len(env.candidates(0))
-    n_local = max(env.local_actions(i) for i in range(env.n_agents))
-    q = MLPEstimator(nvec, n_cand, width=width, depth=depth, inputs="onehot", lr=lr, seed=seed)
-    qa = MLPEstimator(
-        nvec, n_local, width=width, depth=depth, inputs="onehot", lr=lr, seed=seed + 1
-    )
-    team = [
-        CentralisedAgent(
-            i, nvec, env.candidates(i), env.gamma, estimator=q, exploration=exploration,
-            schedule=schedule, seed=seed + 10 + i, n_local=env.local_actions(i),
-            local_estimator=qa,
-        )
-        for i in range(env.n_agents)
-    ]
-    return view, team
+    swap = tasks.kind == KINDS.index("SWAP")
+    x, y, z = tasks.memory[:, 0], tasks.memory[:, 1], tasks.memory[:, 2]
+    ok = np.any(_reach(y, z, value_range) == x[:, None], axis=1) | np.any(_reach(x, z, value_range) == y[:, None],
+                                                                              axis=1)
+    return ~swap | ok
