@@ -138,6 +138,17 @@ def obs_size(nvec: tuple[int, ...]) -> int:
     return math.prod(int(n) for n in nvec)
 
 
+def flat_obs_index(obs: np.ndarray, nvec: tuple[int, ...]) -> np.ndarray:
+    """Flat (row-major) indices in ``range(obs_size(nvec))`` of a batch of observations
+    ``(B, d)`` (a 1-D batch is read as ``d = 1``)."""
+    obs = np.asarray(obs, dtype=np.int64)
+    if obs.ndim == 1:
+        obs = obs[:, None]
+    if obs.shape[1] == 1:
+        return obs[:, 0]
+    return np.ravel_multi_index(tuple(obs.T), nvec)
+
+
 @dataclass(frozen=True, slots=True)
 class VecTransition:
     """Outcomes of one invocation in each of ``B`` episodes (arrays of shape ``(B,)``)."""
