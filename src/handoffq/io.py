@@ -1,4 +1,5 @@
-"""Result files: JSON and CSV written atomically (a killed run never leaves half a file)."""
+"""Files written atomically (a killed run never leaves half a file): result files as JSON and
+CSV, and the durable :func:`atomic_write` that checkpoints, router files and snapshots share."""
 
 from __future__ import annotations
 
@@ -6,13 +7,45 @@ import csv
 import json
 import math
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["read_csv", "read_json", "to_jsonable", "write_csv", "write_json"]
+__all__ = ["atomic_write", "read_csv", "read_json", "to_jsonable", "write_csv", "write_json"]
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through ``write(fh)`` on a temporary file in its directory (mode 0600),
+    flush and fsync it, rename it over ``path`` (``os.replace``), then fsync the directory: a
+    crash mid-write leaves the previous file whole. The directory must exist."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (best effort: not every system can open one)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def to_jsonable(obj: Any) -> Any:

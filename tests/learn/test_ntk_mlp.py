@@ -2,11 +2,12 @@
 
 import numpy as np
 
+from handoffq.core.env import flat_obs_index
 from handoffq.learn.ntk_mlp import NTKMLPEstimator
 
 
 def _loss(est, obs, a, y, weights):
-    x = est._encode_flat(est._flat(obs))
+    x = est._encode_flat(flat_obs_index(obs, est.obs_nvec))
     q = est._forward(x, weights)[0] - est._forward(x, est.theta0)[0]
     return 0.5 * np.sum((q[np.arange(len(a)), a] - y) ** 2)
 
@@ -18,7 +19,7 @@ def test_gradient_matches_finite_differences():
         w += 0.1 * rng.standard_normal(w.shape)
     obs = np.stack([rng.integers(5, size=12), rng.integers(3, size=12)], 1)
     a, y = rng.integers(4, size=12), rng.standard_normal(12)
-    flat = est._flat(obs)
+    flat = flat_obs_index(obs, est.obs_nvec)
     uniq, inv = np.unique(flat, return_inverse=True)
     out, acts = est._forward(est._encode_flat(uniq), est.weights)
     q = out - est._forward(est._encode_flat(uniq), est.theta0)[0]

@@ -47,6 +47,21 @@ def test_reply_and_usage_counts() -> None:
     assert c.text == reply_for(msgs)
     assert (c.prompt_tokens, c.completion_tokens) == (10, 5)
     assert be.stats.calls == 1 and be.stats.retries == 0
+    assert be.stats.cost == 0.0  # no price table for this model
+
+
+def test_cost_from_the_price_table() -> None:
+    with FakeServer() as srv:
+        be = OpenAIBackend(
+            "fake-model",
+            base_url=srv.url,
+            api_key_env="HANDOFFQ_TEST_KEY",
+            prices={"prompt": 2.0, "completion": 10.0},
+        )
+        be.complete([{"role": "user", "content": "q"}])
+        be.complete([{"role": "user", "content": "q"}], sample=1)
+    per_call = (be.stats.prompt_tokens * 2.0 + be.stats.completion_tokens * 10.0) / 2 / 1e6
+    assert be.stats.calls == 2 and be.stats.cost == pytest.approx(2 * per_call) and per_call > 0
 
 
 def test_faults_do_not_change_results(tmp_path, monkeypatch) -> None:

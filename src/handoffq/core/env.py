@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,7 +36,9 @@ __all__ = [
     "VecHandoffEnv",
     "VecLocalStep",
     "VecTransition",
+    "check_step",
     "check_successor",
+    "flat_obs_index",
     "obs_size",
 ]
 
@@ -112,7 +114,12 @@ class HandoffEnv(Protocol):
 
 
 class PreconfiguredAgents:
-    """Mixin for environments whose agents are all pre-configured (no local actions)."""
+    """Mixin for environments whose agents are all pre-configured (no local actions).
+
+    ``act`` raises :class:`EnvError` naming the environment: ``NAME`` (default: the class name).
+    """
+
+    NAME: ClassVar[str | None] = None
 
     def local_actions(self, agent: int) -> int:
         """Pre-configured agents have no local actions."""
@@ -120,7 +127,14 @@ class PreconfiguredAgents:
 
     def act(self, local_action: int) -> LocalStep:
         """Not available: every agent is pre-configured."""
-        raise EnvError(f"{type(self).__name__} has pre-configured agents only (no local actions)")
+        raise EnvError(f"{self.NAME or type(self).__name__} has pre-configured agents only (no local actions)")
+
+
+def check_step(env: HandoffEnv, successor: int, done: bool) -> None:
+    """What ``step`` checks first: the episode is not over (``done``), ``successor`` is admissible."""
+    if done:
+        raise EnvError("step() called on a finished episode; call reset()")
+    check_successor(env, successor)
 
 
 def check_successor(env: HandoffEnv, successor: int) -> None:
@@ -136,6 +150,17 @@ def check_successor(env: HandoffEnv, successor: int) -> None:
 def obs_size(nvec: tuple[int, ...]) -> int:
     """Number of distinct observations of a MultiDiscrete space."""
     return math.prod(int(n) for n in nvec)
+
+
+def flat_obs_index(obs: np.ndarray, nvec: tuple[int, ...]) -> np.ndarray:
+    """Flat (row-major) indices in ``range(obs_size(nvec))`` of a batch of observations
+    ``(B, d)`` (a 1-D batch is read as ``d = 1``)."""
+    obs = np.asarray(obs, dtype=np.int64)
+    if obs.ndim == 1:
+        obs = obs[:, None]
+    if obs.shape[1] == 1:
+        return obs[:, 0]
+    return np.ravel_multi_index(tuple(obs.T), nvec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,12 +79,20 @@ Common to all families (all draws from ``numpy.random.default_rng(instance_seed)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from handoffq.config import option
-from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
+from handoffq.core.env import (
+    EnvError,
+    PreconfiguredAgents,
+    Transition,
+    VecLocalStep,
+    VecTransition,
+    check_step,
+)
 from handoffq.theory.model import FiniteModel
 
 __all__ = ["SyntheticConfig", "SyntheticICSMDP", "SyntheticVecEnv", "build_instance"]
@@ -207,17 +215,43 @@ def build_instance(cfg: SyntheticConfig) -> _Instance:
                 kernel[i, s, z2 * lat : (z2 + 1) * lat] = pz[z, z2] * w
             kernel[i, s, ns] = goal[z]
     reward = rng.uniform(0.0, 1.0, size=(n, nz))
+    return _finish(rng, cfg, kernel, reward, _two_each)
+
+
+def _finish(
+    rng: np.random.Generator,
+    cfg: SyntheticConfig,
+    kernel: np.ndarray,
+    reward: np.ndarray,
+    connect: Callable[[np.random.Generator, np.ndarray], None],
+    handoff: np.ndarray | None = None,
+) -> _Instance:
+    """The draws every family ends with, in this order: handoff costs, admissible sets (then
+    ``connect``-ed in place), the interface states' merge ranks and the match rewards."""
+    n, nz = cfg.n_agents, cfg.n_interface
     cost = rng.uniform(0.0, cfg.cost_max, size=(n, n))
     np.fill_diagonal(cost, 0.0)
     adm = rng.random((n, n)) < cfg.admit_prob
     np.fill_diagonal(adm, True)
+    connect(rng, adm)
+    rank = np.argsort(rng.permutation(nz))
+    match = cfg.match_reward * rng.uniform(0.0, 1.0, size=(nz, n))
+    return _Instance(kernel, reward, cost, adm, rank, match, handoff)
+
+
+def _two_each(rng: np.random.Generator, adm: np.ndarray) -> None:
+    """Give every agent with no admissible successor but itself one other, at random."""
+    n = len(adm)
     for i in range(n):
         if adm[i].sum() < 2:
             others = [k for k in range(n) if k != i]
             adm[i, others[rng.integers(len(others))]] = True
-    rank = np.argsort(rng.permutation(nz))
-    match = cfg.match_reward * rng.uniform(0.0, 1.0, size=(nz, n))
-    return _Instance(kernel, reward, cost, adm, rank, match)
+
+
+def _cycle(rng: np.random.Generator, adm: np.ndarray) -> None:
+    """Admit a random cycle through all agents: every role reaches every other."""
+    cycle = rng.permutation(len(adm))
+    adm[cycle, np.roll(cycle, -1)] = True
 
 
 def _build_workflow(cfg: SyntheticConfig) -> _Instance:
@@ -257,15 +291,7 @@ def _build_workflow(cfg: SyntheticConfig) -> _Instance:
         kernel[i, :, :ns] = (pz[np.arange(ns) // lat][:, :, None] * w).reshape(ns, ns)
         kernel[i, :, ns] = goal[np.arange(ns) // lat]
     reward = np.full((n, nz), -cfg.step_cost)
-    cost = rng.uniform(0.0, cfg.cost_max, size=(n, n))
-    np.fill_diagonal(cost, 0.0)
-    adm = rng.random((n, n)) < cfg.admit_prob
-    np.fill_diagonal(adm, True)
-    cycle = rng.permutation(n)  # a random cycle through all agents: every role reaches every other
-    adm[cycle, np.roll(cycle, -1)] = True
-    rank = np.argsort(rng.permutation(nz))
-    match = cfg.match_reward * rng.uniform(0.0, 1.0, size=(nz, n))
-    return _Instance(kernel, reward, cost, adm, rank, match)
+    return _finish(rng, cfg, kernel, reward, _cycle)
 
 
 def _build_commit(cfg: SyntheticConfig) -> _Instance:
@@ -304,15 +330,7 @@ def _build_commit(cfg: SyntheticConfig) -> _Instance:
         for z2 in np.flatnonzero(hz[z, :nz]):
             handoff[s_, z2 * lat : (z2 + 1) * lat] = hz[z, z2] * wh[z2]
         handoff[s_, ns] = hz[z, nz]
-    cost = rng.uniform(0.0, cfg.cost_max, size=(n, n))
-    np.fill_diagonal(cost, 0.0)
-    adm = rng.random((n, n)) < cfg.admit_prob
-    np.fill_diagonal(adm, True)
-    cycle = rng.permutation(n)
-    adm[cycle, np.roll(cycle, -1)] = True
-    rank = np.argsort(rng.permutation(nz))
-    match = cfg.match_reward * rng.uniform(0.0, 1.0, size=(nz, n))
-    return _Instance(kernel, reward, cost, adm, rank, match, handoff)
+    return _finish(rng, cfg, kernel, reward, _cycle, handoff)
 
 
 def n_groups(cfg: SyntheticConfig) -> int:
@@ -369,10 +387,11 @@ def _groups(cfg: SyntheticConfig, inst: _Instance) -> np.ndarray:
     return ((rank * m) // nz).astype(np.int64)
 
 
-class SyntheticICSMDP:
+class SyntheticICSMDP(PreconfiguredAgents):
     """A single synthetic IC-SMDP episode simulator implementing :class:`HandoffEnv`."""
 
     simulated = True
+    NAME = "the synthetic IC-SMDP"
 
     def __init__(self, config: SyntheticConfig | None = None, seed: int | None = None) -> None:
         self.config = config or SyntheticConfig()
@@ -424,19 +443,9 @@ class SyntheticICSMDP:
         """The agent's fixed admissible set."""
         return tuple(int(k) for k in np.flatnonzero(self.inst.admissible[agent]))
 
-    def local_actions(self, agent: int) -> int:
-        """Pre-configured agents: none."""
-        return 0
-
-    def act(self, local_action: int) -> LocalStep:
-        """Not available: every agent is pre-configured."""
-        raise EnvError("the synthetic IC-SMDP has pre-configured agents only (no local actions)")
-
     def step(self, successor: int) -> Transition:
         """Play the active agent's invocation and hand off to ``successor``."""
-        if self._done:
-            raise EnvError("step() called on a finished episode; call reset()")
-        check_successor(self, successor)
+        check_step(self, successor, self._done)
         cfg, i = self.config, self._active
         z0 = self._s // cfg.latent_per_interface
         ret = float(self.inst.match[z0, successor] - self.inst.cost[i, successor])

@@ -26,7 +26,7 @@ import numpy as np
 
 from handoffq.core.agent import Key, OwnView
 from handoffq.core.channel import MessageBatch
-from handoffq.core.env import obs_size
+from handoffq.core.env import flat_obs_index, obs_size
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.estimators import Estimator, TabularEstimator
 from handoffq.learn.exploration import (
@@ -68,10 +68,7 @@ class VisitCounter:
         obs = np.asarray(obs, dtype=np.int64).reshape(len(cols), -1)
         cols = np.asarray(cols, dtype=np.int64)
         if self.counts is not None:
-            if obs.shape[1] == 1:
-                flat = obs[:, 0] * self.n_actions + cols
-            else:
-                flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) * self.n_actions + cols
+            flat = flat_obs_index(obs, self.obs_nvec) * self.n_actions + cols
             if self.counts.size <= max(4 * len(flat), 4096):  # O(batch + table), no scatter-add
                 added = np.bincount(flat, minlength=self.counts.size)
                 self.counts += added if by == 1 else by * added

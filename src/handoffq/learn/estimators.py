@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from handoffq.core.env import obs_size
+from handoffq.core.env import flat_obs_index, obs_size
 from handoffq.learn.targets import NonFiniteQError
 
 __all__ = ["Estimator", "MLPEstimator", "TabularEstimator", "make_estimator"]
@@ -80,12 +80,7 @@ class TabularEstimator:
 
     def index_batch(self, obs: np.ndarray) -> np.ndarray:
         """Flat indices of a batch of observations ``(B, d)``."""
-        obs = np.asarray(obs, dtype=np.int64)
-        if obs.ndim == 1:
-            obs = obs[:, None]
-        if obs.shape[1] == 1:
-            return obs[:, 0]
-        return np.ravel_multi_index(tuple(obs.T), self.obs_nvec)
+        return flat_obs_index(obs, self.obs_nvec)
 
     def _row(self, idx: int) -> np.ndarray:
         if self.dense:
@@ -262,8 +257,7 @@ class MLPEstimator:
             rows = np.repeat(np.arange(b), obs.shape[1])
             x[rows, cols.reshape(-1)] = 1.0
         else:
-            flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) if obs.shape[1] > 1 else obs[:, 0]
-            x[np.arange(b), flat] = 1.0
+            x[np.arange(b), flat_obs_index(obs, self.obs_nvec)] = 1.0
         return x
 
     def values(self, obs: Sequence[int]) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from handoffq.core.env import obs_size
+from handoffq.core.env import flat_obs_index, obs_size
 from handoffq.learn.targets import NonFiniteQError
 
 __all__ = ["NTKMLPEstimator"]
@@ -100,14 +100,6 @@ class NTKMLPEstimator:
             self._f0 = self._forward(self._encode_flat(np.arange(self.n_obs)), self.theta0)[0]
 
     # ------------------------------------------------------------------ encoding
-    def _flat(self, obs: np.ndarray) -> np.ndarray:
-        obs = np.asarray(obs, dtype=np.int64)
-        if obs.ndim == 1:
-            obs = obs[:, None]
-        if obs.shape[1] == 1:
-            return obs[:, 0]
-        return np.ravel_multi_index(tuple(obs.T), self.obs_nvec)
-
     def _encode_flat(self, flat: np.ndarray) -> np.ndarray:
         x = np.zeros((len(flat), self.in_dim), dtype=self.dtype)
         if self.inputs == "joint_onehot" or len(self.obs_nvec) == 1:
@@ -150,7 +142,7 @@ class NTKMLPEstimator:
 
     def values_batch(self, obs: np.ndarray) -> np.ndarray:
         """Q-values for a batch of observations ``(B, d)`` -> ``(B, n_actions)``."""
-        return np.asarray(self._q_of_flat(self._flat(obs)), dtype=float)
+        return np.asarray(self._q_of_flat(flat_obs_index(obs, self.obs_nvec)), dtype=float)
 
     # ------------------------------------------------------------------ training
     def update(self, obs: Sequence[int], action: int, target: float, step_size: float) -> float:
@@ -169,7 +161,7 @@ class NTKMLPEstimator:
         t = np.asarray(targets, float)
         if not (float(t.max()) <= self._limit and float(t.min()) >= -self._limit):  # NaN fails both
             raise NonFiniteQError("NTK-MLP target(s) not finite in the weights' dtype; the update was refused")
-        flat = self._flat(obs)
+        flat = flat_obs_index(obs, self.obs_nvec)
         if self._cache_all:  # one forward over every observation serves values and gradient
             q, acts = self._refresh_table()
             inv = flat

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from handoffq.core.errors import HandoffqError
 
-__all__ = ["BackendStats", "Completion", "LLMBackend", "LLMError", "Messages"]
+__all__ = ["Backend", "BackendStats", "Completion", "LLMBackend", "LLMError", "LockFreePickle", "Messages"]
 
 Messages = list[dict[str, str]]
 
@@ -39,8 +39,35 @@ class Completion:
     cached: bool = False
 
 
+class LockFreePickle:
+    """Mixin: pickle without the process-local attributes, recreate them on unpickling.
+
+    Locks, semaphores, clients and connections cannot (or must not) travel to Ray actors or
+    other processes. :attr:`_transient` names the attributes left out of the pickle;
+    :meth:`_restore` recreates them after unpickling (default: a fresh ``_lock``).
+    """
+
+    _transient: ClassVar[tuple[str, ...]] = ("_lock",)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The instance's attributes less the :attr:`_transient` ones."""
+        state = dict(self.__dict__)
+        for name in self._transient:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`__getstate__`, then :meth:`_restore` the transient attributes."""
+        self.__dict__.update(state)
+        self._restore()
+
+    def _restore(self) -> None:
+        """Recreate the transient attributes (here: a fresh lock)."""
+        self._lock = threading.Lock()
+
+
 @dataclass
-class BackendStats:
+class BackendStats(LockFreePickle):
     """Counts of a backend's work (thread-safe increments through :meth:`add`).
 
     ``calls``: requests answered by the model itself; ``cache_hits``: requests served from
@@ -61,17 +88,6 @@ class BackendStats:
         with self._lock:
             for k, v in deltas.items():
                 setattr(self, k, getattr(self, k) + v)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the counters without the lock (see :meth:`__setstate__`)."""
-        state = dict(self.__dict__)
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore the counters with a fresh lock."""
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def as_dict(self) -> dict[str, float]:
         """Plain dict of the counters."""
@@ -111,6 +127,53 @@ class LLMBackend(Protocol):
         """Answer one chat request."""
 
 
+class Backend(LockFreePickle):
+    """Base of the concrete backends: :meth:`complete` answers through :meth:`_answer` and
+    does the bookkeeping (a call or a cache hit, tokens, cost) in :attr:`stats`.
+
+    Subclasses set ``name``, ``model``, ``stats`` (and ``simulated`` when True) and implement
+    :meth:`_answer`; :meth:`_cost` prices a completion (0 by default).
+    """
+
+    name: str
+    model: str
+    simulated: bool = False
+    stats: BackendStats
+
+    def complete(
+        self,
+        messages: Messages,
+        params: dict[str, Any] | None = None,
+        sample: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> Completion:
+        """Answer one chat request (see :meth:`_answer`) and count it in :attr:`stats`."""
+        out = self._answer(messages, dict(params or {}), int(sample), meta)
+        counter = "cache_hits" if out.cached else "calls"
+        self.stats.add(
+            **{counter: 1},
+            prompt_tokens=out.prompt_tokens,
+            completion_tokens=out.completion_tokens,
+            cost=self._cost(out),
+        )
+        return out
+
+    def _answer(
+        self, messages: Messages, params: dict[str, Any], sample: int, meta: dict[str, Any] | None
+    ) -> Completion:
+        """The completion itself (``params`` a fresh dict the subclass may change)."""
+        raise NotImplementedError
+
+    def _cost(self, out: Completion) -> float:
+        """What ``out`` cost in the currency of the backend's price table (none here: 0)."""
+        return 0.0
+
+
 def count_tokens_rough(text: str) -> int:
     """A rough token count (about 4 characters a token) for backends that report none."""
     return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def rough_usage(messages: Messages, text: str) -> tuple[int, int]:
+    """Rough ``(prompt_tokens, completion_tokens)`` of a request and its reply (no usage given)."""
+    return sum(count_tokens_rough(m.get("content", "")) for m in messages), count_tokens_rough(text)

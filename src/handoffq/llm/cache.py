@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from handoffq.llm.base import BackendStats, Completion, LLMBackend, Messages
+from handoffq.llm.base import Backend, BackendStats, Completion, LLMBackend, LockFreePickle, Messages
 
 __all__ = ["CachedBackend", "RequestCache", "request_key"]
 
@@ -38,8 +38,15 @@ def request_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class RequestCache:
-    """A thread-safe SQLite table ``key -> (text, prompt_tokens, completion_tokens)``."""
+class RequestCache(LockFreePickle):
+    """A thread-safe SQLite table ``key -> (text, prompt_tokens, completion_tokens)``.
+
+    Pickles as its path only: the connection and lock are recreated (lazily) on load. Every
+    write is committed at once, so a copy in another process (e.g. a Ray actor on the same
+    machine or on shared storage) sees the same table.
+    """
+
+    _transient = ("_lock", "_conn")
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -60,17 +67,8 @@ class RequestCache:
             self._conn = sqlite3.connect(str(self.path), check_same_thread=False)
         return self._conn
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the path only: the connection and lock are recreated (lazily) on load.
-
-        Every write is committed at once, so a copy in another process (e.g. a Ray actor on
-        the same machine or on shared storage) sees the same table.
-        """
-        return {"path": self.path}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`__getstate__`; the database is reopened on first use."""
-        self.path = Path(state["path"])
+    def _restore(self) -> None:
+        """A fresh lock; the database is reopened on first use."""
         self._lock = threading.Lock()
         self._conn = None
 
@@ -111,7 +109,7 @@ class RequestCache:
                 self._conn = None
 
 
-class CachedBackend:
+class CachedBackend(Backend):
     """Wrap a backend with a :class:`RequestCache` (same protocol; counts cache hits).
 
     ``stats.calls`` counts requests that reached the model; ``stats.cache_hits`` those served
@@ -126,26 +124,14 @@ class CachedBackend:
         self.simulated = bool(getattr(inner, "simulated", False))
         self.stats = BackendStats()
 
-    def complete(
-        self,
-        messages: Messages,
-        params: dict[str, Any] | None = None,
-        sample: int = 0,
-        meta: dict[str, Any] | None = None,
+    def _answer(
+        self, messages: Messages, params: dict[str, Any], sample: int, meta: dict[str, Any] | None
     ) -> Completion:
-        """A cached answer if there is one, else the inner backend's (then stored)."""
+        """A cached answer if there is one (``cached``), else the inner backend's (then stored)."""
         key = request_key(self.name, self.model, messages, params, sample)
         hit = self.cache.get(key)
         if hit is not None:
-            self.stats.add(
-                cache_hits=1,
-                prompt_tokens=hit.prompt_tokens,
-                completion_tokens=hit.completion_tokens,
-            )
             return hit
         out = self.inner.complete(messages, params=params, sample=sample, meta=meta)
         self.cache.put(key, out)
-        self.stats.add(
-            calls=1, prompt_tokens=out.prompt_tokens, completion_tokens=out.completion_tokens
-        )
         return out

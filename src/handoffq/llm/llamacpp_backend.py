@@ -10,12 +10,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from handoffq.llm.base import BackendStats, Completion, LLMError, Messages
+from handoffq.llm.base import Backend, BackendStats, Completion, LLMError, Messages
 
 __all__ = ["LlamaCppBackend"]
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(Backend):
     """Chat completions from a local GGUF model.
 
     Args:
@@ -28,6 +28,7 @@ class LlamaCppBackend:
 
     name = "llamacpp"
     simulated = False
+    _transient = ("_lock", "_llm")  # the settings travel; the model is reloaded on first use
 
     def __init__(
         self,
@@ -69,39 +70,23 @@ class LlamaCppBackend:
             verbose=False,
         )
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the settings only; the model is reloaded from its file on first use."""
-        state = dict(self.__dict__)
-        state.pop("_lock", None)
-        state.pop("_llm", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`__getstate__` (model loaded lazily)."""
-        self.__dict__.update(state)
+    def _restore(self) -> None:
+        """A fresh lock; the model is loaded lazily (on the first request)."""
         self._lock = threading.Lock()
         self._llm = None
 
-    def complete(
-        self,
-        messages: Messages,
-        params: dict[str, Any] | None = None,
-        sample: int = 0,
-        meta: dict[str, Any] | None = None,
+    def _answer(
+        self, messages: Messages, params: dict[str, Any], sample: int, meta: dict[str, Any] | None
     ) -> Completion:
         """One chat completion from the local model."""
-        params = dict(params or {})
         with self._lock:
             if self._llm is None:
                 self._llm = self._load()
-            resp = self._llm.create_chat_completion(
-                messages=messages, seed=self.seed + int(sample), **params
-            )
+            resp = self._llm.create_chat_completion(messages=messages, seed=self.seed + sample, **params)
         try:
             text = resp["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
             text = ""
         usage = resp.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
-        self.stats.add(calls=1, prompt_tokens=pt, completion_tokens=ct)
         return Completion(text=text, prompt_tokens=pt, completion_tokens=ct)

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from handoffq.llm.base import BackendStats, Completion, LLMError, Messages, count_tokens_rough
+from handoffq.llm.base import Backend, BackendStats, Completion, LLMError, Messages, rough_usage
 
 __all__ = ["PRICES_PER_MTOK", "OpenAIBackend"]
 
@@ -30,7 +30,7 @@ PRICES_PER_MTOK: dict[str, dict[str, float]] = {
 """Known prices in USD per million tokens (used when ``prices`` is not given)."""
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Chat completions through the ``openai`` client.
 
     Args:
@@ -47,6 +47,9 @@ class OpenAIBackend:
 
     name = "openai"
     simulated = False
+    # never pickled: the client (it holds the key), the module and the semaphore; after
+    # unpickling the client is rebuilt on first use from ``api_key_env`` of that process
+    _transient = ("_openai", "_client", "_slots")
 
     def __init__(
         self,
@@ -96,28 +99,25 @@ class OpenAIBackend:
             api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=0
         )
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle the settings only: never the client (it holds the key) or the semaphore.
-
-        After unpickling, the client is rebuilt on first use from the environment variable
-        ``api_key_env`` of the process that uses it.
-        """
-        state = dict(self.__dict__)
-        for k in ("_openai", "_client", "_slots"):
-            state.pop(k, None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`__getstate__` (client created lazily)."""
+    def _restore(self) -> None:
+        """The module and the semaphore again; the client is created lazily."""
         import openai
 
-        self.__dict__.update(state)
         self._openai = openai
         self._client = None
         self._slots = threading.BoundedSemaphore(self.concurrency)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    def _cost(self, out: Completion) -> float:
+        """USD from the price table (per million tokens; 0 without one)."""
+        if not self.prices:
+            return 0.0
+        return (
+            out.prompt_tokens * self.prices.get("prompt", 0.0)
+            + out.completion_tokens * self.prices.get("completion", 0.0)
+        ) / 1e6
 
     def _retryable(self, exc: Exception) -> bool:
         o = self._openai
@@ -137,18 +137,13 @@ class OpenAIBackend:
             return exc.status_code == 429 or exc.status_code >= 500
         return isinstance(exc, (ValueError, KeyError, TypeError))  # undecodable body
 
-    def complete(
-        self,
-        messages: Messages,
-        params: dict[str, Any] | None = None,
-        sample: int = 0,
-        meta: dict[str, Any] | None = None,
+    def _answer(
+        self, messages: Messages, params: dict[str, Any], sample: int, meta: dict[str, Any] | None
     ) -> Completion:
         """One chat completion, retried on transient failures."""
-        params = dict(params or {})
         extra: dict[str, Any] = {}
         if self.seed is not None:
-            extra["seed"] = int(self.seed) + int(sample)
+            extra["seed"] = int(self.seed) + sample
         if self._client is None:  # unpickled copy: rebuild from the environment variable
             self._client = self._make_client()
         last: Exception | None = None
@@ -160,18 +155,10 @@ class OpenAIBackend:
                     )
                 text = _text_of(resp)
                 usage = getattr(resp, "usage", None)
-                pt = int(getattr(usage, "prompt_tokens", 0) or 0) if usage else 0
-                ct = int(getattr(usage, "completion_tokens", 0) or 0) if usage else 0
                 if not usage:
-                    pt = sum(count_tokens_rough(m.get("content", "")) for m in messages)
-                    ct = count_tokens_rough(text)
-                cost = 0.0
-                if self.prices:
-                    cost = (
-                        pt * self.prices.get("prompt", 0.0)
-                        + ct * self.prices.get("completion", 0.0)
-                    ) / 1e6
-                self.stats.add(calls=1, prompt_tokens=pt, completion_tokens=ct, cost=cost)
+                    return Completion(text, *rough_usage(messages, text))
+                pt = int(getattr(usage, "prompt_tokens", 0) or 0)
+                ct = int(getattr(usage, "completion_tokens", 0) or 0)
                 return Completion(text=text, prompt_tokens=pt, completion_tokens=ct)
             except Exception as exc:
                 if not self._retryable(exc):

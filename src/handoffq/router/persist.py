@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from handoffq.io import atomic_write
 from handoffq.learn.exploration import Exploration
 from handoffq.router.codec import CodecError, from_npz, to_npz_dict
 from handoffq.router.errors import RouterError
@@ -51,34 +51,6 @@ ROUTER_FORMAT = 1
 def agent_file(name: str) -> str:
     """The file name of agent ``name``'s state (any name is made safe for a file system)."""
     return f"agent-{quote(name, safe='')}.npz"
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a temporary file in its directory, fsync, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _prepare_dir(directory: str | os.PathLike[str]) -> Path:

@@ -2,8 +2,9 @@
 
 There is never a joint file of all agents: agent ``i`` writes ``agent_{i}.ckpt`` under a
 checkpoint directory, from its own :meth:`state_dict` (estimators, counters, generator).
-A checkpoint is written atomically (a temporary file in the same directory, flushed, then
-``os.replace``), so a crash mid-write leaves the previous checkpoint intact.
+A checkpoint is written atomically (:func:`handoffq.io.atomic_write`: a temporary file in the
+same directory, flushed and fsynced, then ``os.replace``), so a crash mid-write leaves the
+previous checkpoint intact.
 
 The same functions serve the in-process runner (:func:`save_team` / :func:`load_team`, called
 by the driver for each agent in turn) and the Ray runner, where each agent actor calls
@@ -14,12 +15,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from handoffq.core.errors import HandoffqError
+from handoffq.io import atomic_write
 
 __all__ = [
     "FORMAT_VERSION",
@@ -60,16 +61,7 @@ def save_agent(
         "meta": dict(meta or {}),
         "state": agent.state_dict(),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL))
     return path
 
 

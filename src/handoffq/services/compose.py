@@ -51,11 +51,7 @@ from typing import Any
 
 from handoffq.services.config import END_LABEL, OptionError, ServiceOptions, options_from_mapping
 from handoffq.services.security import KeyRing, _parse_key, new_key
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from handoffq.services.tomlfile import read_toml
 
 __all__ = ["CLIENT", "Pipeline", "load_pipeline"]
 
@@ -79,12 +75,7 @@ def _successors(raw: Any, where: str) -> list[str]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise OptionError(f"compose file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise OptionError(f"compose file {path}: {exc}") from None
+    data = read_toml(path, "compose file", OptionError)
     extra = set(data) - {"pipeline", "defaults", "judge", "agents"}
     if extra:
         raise OptionError(f"compose file {path}: unknown table(s) {sorted(extra)}")
@@ -164,7 +155,7 @@ def pair_keys(services: list[str], key_file: Path | None) -> dict[frozenset[str]
     names = sorted(set(services) | {CLIENT})
     stored: dict[frozenset[str], bytes] = {}
     if key_file is not None:
-        data = tomllib.loads(Path(key_file).read_text())
+        data = read_toml(Path(key_file), "key file", OptionError)
         for pair, val in dict(data.get("pairs", {})).items():
             a, sep, b = str(pair).partition("--")
             if not sep:

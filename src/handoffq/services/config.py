@@ -22,6 +22,7 @@ from handoffq.services.protocol import MODES
 from handoffq.services.protocol import NAME as _NAME
 from handoffq.services.security import KeyRing, env_var
 from handoffq.services.service import AgentService, Peer, ServiceSettings
+from handoffq.services.settings import ServiceTunables, at_least_one, check_fields, positive_finite
 from handoffq.services.work import load_callable
 
 __all__ = ["END_LABEL", "ServiceOptions", "build_node", "build_service", "parse_peer"]
@@ -42,8 +43,9 @@ def parse_peer(text: str, option: str) -> tuple[str, str]:
 
 
 @dataclass
-class ServiceOptions:
-    """The options of one service (see ``handoffq serve-agent --help`` for each)."""
+class ServiceOptions(ServiceTunables):
+    """The options of one service (see ``handoffq serve-agent --help`` for each; those the
+    running service reads under the same name come from :class:`ServiceTunables`)."""
 
     name: str
     checkpoint_dir: Path
@@ -67,26 +69,11 @@ class ServiceOptions:
     seed: int = 0
     unseen: str = "add"
     fallback: str | None = None
-    mode: str = "train"
     learn_in_serve: bool = True
-    cost_weight: float = 1.0
-    max_handoffs: int = 20
-    penalty: float = -1.0
-    inbox_size: int = 1024
-    outbox_size: int = 4096
-    concurrency: int = 64
-    work_threads: int = 8
-    max_artifact_bytes: int = 1 << 20
-    max_reply_bytes: int = 2048
     window: float = 30.0
-    checkpoint_every: int = 5000
     checkpoint_interval: float = 10.0
-    fsync: bool = False
-    forward: str = "http"
     a2a: bool = True
     decision_ttl: float = 600.0
-    max_magnitude: float = 1e9
-    reply_quota: int = 0
     retry_base: float = 0.02
     retry_max: float = 1.0
     timeout: float = 10.0
@@ -144,20 +131,17 @@ def _check_agent(o: ServiceOptions) -> None:
 
 
 def _check_numbers(o: ServiceOptions) -> None:
-    for name in ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every", "max_reply_bytes"):
-        if int(getattr(o, name)) < 1:
-            raise OptionError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(o, name)}")
+    counts = ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every", "max_reply_bytes")
+    check_fields(o, counts, at_least_one, "be >= 1", flag="--", error=OptionError)
     if o.max_artifact_bytes < 256:
         raise OptionError(f"--max-artifact-bytes must be >= 256, got {o.max_artifact_bytes}")
     if o.work_threads < 0:
         raise OptionError(f"--work-threads must be >= 0, got {o.work_threads}")
-    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max",
-                 "delivery_ttl", "max_magnitude"):
-        if not 0.0 < float(getattr(o, name)) < float("inf"):
-            raise OptionError(f"--{name.replace('_', '-')} must be a positive number, got {getattr(o, name)}")
-    for name in ("reply_quota", "max_attempts"):
-        if int(getattr(o, name)) < 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be >= 0 (0: the default rule), got {getattr(o, name)}")
+    spans = ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max", "delivery_ttl",
+             "max_magnitude")
+    check_fields(o, spans, positive_finite, "be a positive number", flag="--", error=OptionError)
+    check_fields(o, ("reply_quota", "max_attempts"), lambda v: int(v) >= 0, "be >= 0 (0: the default rule)",
+                 flag="--", error=OptionError)
 
 
 def load_keys(o: ServiceOptions) -> KeyRing:
@@ -185,15 +169,11 @@ def build_node(o: ServiceOptions) -> HostedNode:
 
 def settings_of(o: ServiceOptions) -> ServiceSettings:
     """The service settings of ``o``."""
+    shared = {f.name: getattr(o, f.name) for f in dataclasses.fields(ServiceTunables)}
     return ServiceSettings(
         name=o.name, url=o.base_url, role=o.role, peers=o.peer_table(), accept_from=frozenset(o.accept_from),
-        mode=o.mode, cost_weight=o.cost_weight,
-        max_handoffs=o.max_handoffs, penalty=o.penalty, inbox_size=o.inbox_size, outbox_size=o.outbox_size,
-        concurrency=o.concurrency, work_threads=o.work_threads, max_artifact_bytes=o.max_artifact_bytes,
-        max_reply_bytes=o.max_reply_bytes, window_s=o.window, checkpoint_every=o.checkpoint_every,
-        checkpoint_interval_s=o.checkpoint_interval, fsync=o.fsync, forward=o.forward,
-        decision_ttl_s=o.decision_ttl, max_magnitude=o.max_magnitude, reply_quota=o.reply_quota,
-        audit_path=o.audit, outcomes_path=o.outcomes,
+        window_s=o.window, checkpoint_interval_s=o.checkpoint_interval, decision_ttl_s=o.decision_ttl,
+        audit_path=o.audit, outcomes_path=o.outcomes, **shared,
     )
 
 

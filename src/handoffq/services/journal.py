@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from handoffq.io import atomic_write
 from handoffq.router.codec import CodecError, from_npz, to_npz_dict
-from handoffq.router.persist import atomic_write
 
 __all__ = ["FORMAT", "Journal", "JournalError"]
 

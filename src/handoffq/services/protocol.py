@@ -81,10 +81,7 @@ class Handoff:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire (field names of the protocol)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: the artifact is not copied
-        d["from"], d["to"] = d.pop("sender"), d.pop("recipient")
-        d["kind"] = "handoff"
-        return d
+        return _wire(self, "handoff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +100,15 @@ class Reply:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire (field names of the protocol)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: the artifact is not copied
-        d["from"], d["to"] = d.pop("sender"), d.pop("recipient")
-        d["kind"] = "reply"
-        return d
+        return _wire(self, "reply")
+
+
+def _wire(envelope: Handoff | Reply, kind: str) -> dict[str, Any]:
+    """``envelope``'s fields as the protocol names them (``from``, ``to``, ``kind``)."""
+    d = {f.name: getattr(envelope, f.name) for f in fields(envelope)}  # shallow: the artifact is not copied
+    d["from"], d["to"] = d.pop("sender"), d.pop("recipient")
+    d["kind"] = kind
+    return d
 
 
 def encode(obj: dict[str, Any]) -> bytes:

@@ -21,17 +21,13 @@ import logging
 import os
 import re
 import secrets
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from hashlib import sha256
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the [services] extra installs tomli there
-    import tomli as tomllib
+from handoffq.services.tomlfile import read_toml
 
 __all__ = [
     "ENV_PREFIX",
@@ -117,12 +113,7 @@ class KeyRing:
     def from_file(cls, path: str | os.PathLike[str]) -> KeyRing:
         """Read ``[keys]`` of a TOML file; warns when the file is readable by others."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise KeyError_(f"key file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise KeyError_(f"key file {path}: {exc}") from None
+        data = read_toml(path, "key file", KeyError_)
         table = data.get("keys")
         if not isinstance(table, dict) or set(data) - {"keys"}:
             raise KeyError_(f"key file {path}: expected only a [keys] table of peer = \"hex\" entries")

@@ -34,7 +34,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from handoffq.learn.targets import NonFiniteQError
 from handoffq.services.delivery import OutMessage, Sender
@@ -60,6 +60,7 @@ __all__ = ["Ack", "AgentService", "Peer", "ServiceSettings", "ServiceStopped"]
 log = logging.getLogger("handoffq.services")
 
 _LOG_EVERY_S = 10.0
+_E = TypeVar("_E")  # what an arriving envelope is screened into
 
 
 class AgentService:
@@ -224,23 +225,30 @@ class AgentService:
         verify(self.keys.key(sender), raw, signature)
         return obj
 
-    async def receive_handoff(self, raw: bytes, signature: str | None) -> Ack:
-        """A forward handoff arrives: accept it (journaled, queued), or say why not."""
-        sender: object = None
+    def _receive(
+        self, kind: str, raw: bytes, signature: str | None, max_bytes: int, screen: Callable[[dict[str, Any]], _E]
+    ) -> _E | Ack:
+        """What every arriving envelope goes through: refused while the service is aborted, then
+        authenticated and ``screen``-ed (decoded and checked); a failure is the rejection answered."""
         if self._aborted:
             return 503, {"status": "rejected", "reason": "starting"}
+        sender: object = None
         try:
-            obj = self._authenticate(raw, signature, self.settings.max_artifact_bytes, "handoff")
+            obj = self._authenticate(raw, signature, max_bytes, kind)
             sender = obj.get("from")
-            env = decode_handoff(obj)
-            self._check_handoff(env)
-            self.guard.check(env.nonce, env.ts)
+            return screen(obj)
         except (ProtocolError, SecurityError) as exc:
-            return self._reject("handoff", sender, exc.reason, str(exc))
+            return self._reject(kind, sender, exc.reason, str(exc))
+
+    async def receive_handoff(self, raw: bytes, signature: str | None) -> Ack:
+        """A forward handoff arrives: accept it (journaled, queued), or say why not."""
+        env = self._receive("handoff", raw, signature, self.settings.max_artifact_bytes, self._screen_handoff)
+        if not isinstance(env, Handoff):
+            return env
         if env.handoff in self.seen:
             return self._seen_before(env)
         if not self.ready:
-            return self._reject("handoff", sender, "starting", "service is starting")
+            return self._reject("handoff", env.sender, "starting", "service is starting")
         if len(self.inbox) >= self.settings.inbox_size:
             self.rejected["busy"] += 1
             return 503, {"status": "rejected", "reason": "busy"}
@@ -263,6 +271,12 @@ class AgentService:
         self.counters["duplicate_handoffs"] += 1
         return 200, {"status": "duplicate"}
 
+    def _screen_handoff(self, obj: dict[str, Any]) -> Handoff:
+        env = decode_handoff(obj)
+        self._check_handoff(env)
+        self.guard.check(env.nonce, env.ts)
+        return env
+
     def _check_handoff(self, env: Handoff) -> None:
         if env.sender not in self.settings.accept_from:
             raise ProtocolError("not_allowed",
@@ -284,23 +298,20 @@ class AgentService:
 
     async def receive_reply(self, raw: bytes, signature: str | None) -> Ack:
         """A reply arrives on the learning channel: apply it once, or say why not."""
-        sender: object = None
-        if self._aborted:
-            return 503, {"status": "rejected", "reason": "starting"}
-        try:
-            obj = self._authenticate(raw, signature, self.settings.max_reply_bytes, "reply")
-            sender = obj.get("from")
-            reply = decode_reply(obj, self.settings.max_magnitude)
-            if reply.recipient != self.name:
-                raise ProtocolError("wrong_recipient", f"reply is for {reply.recipient!r}, this is {self.name!r}")
-            self.guard.check(reply.nonce, reply.ts)
-            if reply.handoff in self.applied:
-                self.counters["duplicate_replies"] += 1
-                return 200, {"status": "duplicate"}
-            self._check_reply(reply)
-        except (ProtocolError, SecurityError) as exc:
-            return self._reject("reply", sender, exc.reason, str(exc))
-        return self._learn_reply(reply)
+        reply = self._receive("reply", raw, signature, self.settings.max_reply_bytes, self._screen_reply)
+        return self._learn_reply(reply) if isinstance(reply, Reply) else reply
+
+    def _screen_reply(self, obj: dict[str, Any]) -> Reply | Ack:
+        """The reply to apply, or the answer to a duplicate (raises if it is not in the protocol)."""
+        reply = decode_reply(obj, self.settings.max_magnitude)
+        if reply.recipient != self.name:
+            raise ProtocolError("wrong_recipient", f"reply is for {reply.recipient!r}, this is {self.name!r}")
+        self.guard.check(reply.nonce, reply.ts)
+        if reply.handoff in self.applied:
+            self.counters["duplicate_replies"] += 1
+            return 200, {"status": "duplicate"}
+        self._check_reply(reply)
+        return reply
 
     def _learn_reply(self, reply: Reply) -> Ack:
         """Apply an authenticated, in-protocol reply (journaled after the node accepted it)."""

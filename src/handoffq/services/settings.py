@@ -7,11 +7,23 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STATUS", "Ack", "Lru", "Peer", "ServiceSettings", "ServiceStopped"]
+__all__ = [
+    "STATUS",
+    "Ack",
+    "Lru",
+    "Peer",
+    "ServiceSettings",
+    "ServiceStopped",
+    "ServiceTunables",
+    "at_least_one",
+    "check_fields",
+    "positive_finite",
+]
 
 Ack = tuple[int, dict[str, Any]]
 """An HTTP status and the JSON object answered."""
@@ -53,15 +65,41 @@ class Peer:
     url: str
 
 
-@dataclass
-class ServiceSettings:
-    """How one service runs (every field is a ``serve-agent`` option; see its ``--help``)."""
+def check_fields(
+    obj: object,
+    names: Iterable[str],
+    ok: Callable[[Any], bool],
+    must: str,
+    *,
+    flag: str = "",
+    error: type[Exception] = ValueError,
+) -> None:
+    """Raise ``error("<flag><name> must <must>, got <value>")`` (the name with ``-`` for ``_``)
+    for the first field of ``obj`` among ``names`` whose value is not ``ok``."""
+    for name in names:
+        value = getattr(obj, name)
+        if not ok(value):
+            raise error(f"{flag}{name.replace('_', '-')} must {must}, got {value}")
 
-    name: str
-    url: str
-    role: str = "agent"
-    peers: dict[str, Peer] = field(default_factory=dict)
-    accept_from: frozenset[str] = frozenset()
+
+def at_least_one(value: Any) -> bool:
+    """``value >= 1`` as an integer (a count or a size)."""
+    return int(value) >= 1
+
+
+def positive_finite(value: Any) -> bool:
+    """``0 < value < inf``."""
+    return 0.0 < float(value) < float("inf")
+
+
+@dataclass(kw_only=True)
+class ServiceTunables:
+    """The ``serve-agent`` options the running service reads under the option's own name.
+
+    Both :class:`ServiceSettings` and :class:`~handoffq.services.config.ServiceOptions` have
+    them (keyword-only), so that each is declared, with its default, once.
+    """
+
     mode: str = "train"
     cost_weight: float = 1.0
     max_handoffs: int = 20
@@ -72,14 +110,25 @@ class ServiceSettings:
     work_threads: int = 8
     max_artifact_bytes: int = 1 << 20
     max_reply_bytes: int = 2048
-    window_s: float = 30.0
     checkpoint_every: int = 5000
-    checkpoint_interval_s: float = 10.0
     fsync: bool = False
     forward: str = "http"
-    decision_ttl_s: float = 600.0
     max_magnitude: float = 1e9
     reply_quota: int = 0
+
+
+@dataclass
+class ServiceSettings(ServiceTunables):
+    """How one service runs (every field is a ``serve-agent`` option; see its ``--help``)."""
+
+    name: str
+    url: str
+    role: str = "agent"
+    peers: dict[str, Peer] = field(default_factory=dict)
+    accept_from: frozenset[str] = frozenset()
+    window_s: float = 30.0
+    checkpoint_interval_s: float = 10.0
+    decision_ttl_s: float = 600.0
     dedupe_size: int = 200_000
     audit_path: Path | None = None
     outcomes_path: Path | None = None
@@ -89,11 +138,9 @@ class ServiceSettings:
             raise ValueError(f"role must be 'agent' or 'judge', got {self.role!r}")
         if self.mode not in ("train", "serve", "frozen"):
             raise ValueError(f"mode must be train, serve or frozen, got {self.mode!r}")
-        for name in ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 < float(self.max_magnitude) < float("inf"):
-            raise ValueError(f"max-magnitude must be a positive finite number, got {self.max_magnitude}")
+        counts = ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every")
+        check_fields(self, counts, at_least_one, "be >= 1")
+        check_fields(self, ["max_magnitude"], positive_finite, "be a positive finite number")
 
     @property
     def replies_per_peer(self) -> int:

@@ -26,7 +26,11 @@ def _errorbar(ax: Any, xs: Sequence[float], groups: list[list[float]], **kw: Any
     ax.errorbar(xs, m, yerr=yerr, capsize=3, **kw)
 
 
-def _legend_below(ax: Any) -> None:
+def _label_panel(ax: Any, xlabel: str, title: str) -> None:
+    """The x label, the shared error axis, the title and the legend below every panel has."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(_ERR_LABEL)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False)
 
 
@@ -39,10 +43,8 @@ def _budget_panel(ax: Any, rows: list[dict[str, Any]], summary: dict[str, Any]) 
               label=f"mean, 95% CI (log-log slope {summary.get('budget_slope', np.nan):.2f})")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("training samples (handoffs)")
-    ax.set_ylabel(_ERR_LABEL)
-    ax.set_title("More samples: the sampling error decays\n(tabular IC-Q, full view)", fontsize=9)
-    _legend_below(ax)
+    _label_panel(ax, "training samples (handoffs)",
+                 "More samples: the sampling error decays\n(tabular IC-Q, full view)")
 
 
 def _p_panel(ax: Any, rows: list[dict[str, Any]], summary: dict[str, Any], cfg: T2Config) -> None:
@@ -62,11 +64,8 @@ def _p_panel(ax: Any, rows: list[dict[str, Any]], summary: dict[str, Any], cfg: 
     top.set_xlim(ax.get_xlim())
     top.set_xticks(ps, [f"{mix.get(str(p), np.nan):.0f}" for p in ps], fontsize=8)
     top.set_xlabel(f"mixing time of the {cfg.p_family} family's handoff chain (handoffs)", fontsize=8)
-    ax.set_xlabel("handoff probability p per step (smaller: longer invocations)")
-    ax.set_ylabel(_ERR_LABEL)
-    ax.set_title("Longer invocations (fixed per-handoff discount);\ndashed: the same learner on i.i.d. states",
-                 fontsize=9)
-    _legend_below(ax)
+    _label_panel(ax, "handoff probability p per step (smaller: longer invocations)",
+                 "Longer invocations (fixed per-handoff discount);\ndashed: the same learner on i.i.d. states")
 
 
 def _width_panel(ax: Any, rows: list[dict[str, Any]], summary: dict[str, Any], cfg: T2Config) -> None:
@@ -81,11 +80,8 @@ def _width_panel(ax: Any, rows: list[dict[str, Any]], summary: dict[str, Any], c
     ax.set_xscale("log")
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.minorticks_off()
-    ax.set_xlabel("hidden width of each agent's network")
-    ax.set_ylabel(_ERR_LABEL)
-    ax.set_title("Wider networks: the error floors where the view\n(rho = share of states told apart) puts it",
-                 fontsize=9)
-    _legend_below(ax)
+    _label_panel(ax, "hidden width of each agent's network",
+                 "Wider networks: the error floors where the view\n(rho = share of states told apart) puts it")
 
 
 def t2_figure(path: Path, rows: list[dict[str, Any]], summary: dict[str, Any], cfg: T2Config) -> Path:
