@@ -42,7 +42,7 @@ def test_config_field_of_wrong_type(tmp_path):
 
 
 def test_unknown_option_is_named(tmp_path):
-    res = _run("experiment", "t1", "--out", str(tmp_path / "o"), "--budget", "200", "--seeds", "1",
+    res = _run("experiment", "t1", "--out", str(tmp_path / "o"), "--tabular-budget", "200", "--seeds", "1",
                "--rhos", "1", "--colour", "red")
     assert res.exit_code == 2 and "--colour" in res.output
 
@@ -80,15 +80,15 @@ def test_both_spellings_of_an_option_and_config_round_trip(tmp_path):
     from handoffq.config import config_from_dict
     from handoffq.experiments.t1 import T1Config
 
-    for spelling in ("--n-envs", "--n_envs"):
+    for spelling in ("--tabular-envs", "--tabular_envs"):
         out = tmp_path / spelling
-        res = _run("experiment", "t1", "--out", str(out), "--budget", "200", "--seeds", "1", "--rhos", "1",
-                   spelling, "16")
+        res = _run("experiment", "t1", "--out", str(out), "--tabular-budget", "200", "--neural-budget", "200",
+                   "--seeds", "1", "--rhos", "1", spelling, "16")
         assert res.exit_code == 0, res.output
         stored = json.loads((out / "config.json").read_text())
-        assert stored["n_envs"] == 16 and stored["preset"] == "full"
+        assert stored["tabular_envs"] == 16 and stored["preset"] == "full"
         cfg = config_from_dict(T1Config, stored)
-        assert cfg.n_envs == 16 and cfg.budget == 200 and cfg.rhos == (1.0,)
+        assert cfg.tabular_envs == 16 and cfg.tabular_budget == 200 and cfg.rhos == (1.0,)
 
 
 def test_bad_seed_and_workers_are_named(tmp_path):

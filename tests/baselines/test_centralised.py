@@ -16,3 +16,18 @@ def test_centralised_q_learns_the_oracle_policy():
     q[~model.admissible] = -1e9
     assert policy_value(model, q.argmax(axis=1)) >= 0.98 * best
     assert random_policy_value(model) < best
+
+
+def test_batched_latent_q_learns_the_oracle_policy():
+    import numpy as np
+
+    from handoffq.baselines.centralised import train_latent_q
+    from handoffq.envs.synthetic import SyntheticVecEnv
+
+    cfg = SyntheticConfig(n_interface=6)
+    model = SyntheticICSMDP(cfg).model()
+    best = policy_value(model, value_iteration(model).argmax(axis=1))
+    env = SyntheticVecEnv(cfg, n_envs=64, seed=0)
+    q = train_latent_q(env, model.n_states, 30_000, seed=0)
+    learned = policy_value(model, np.where(model.admissible, q, -np.inf).argmax(axis=1))
+    assert learned >= 0.98 * best > random_policy_value(model)

@@ -60,3 +60,28 @@ def test_mlp_is_seeded_and_checkpointable():
 def test_make_estimator_rejects_unknown():
     with pytest.raises(ValueError, match="unknown estimator"):
         make_estimator("forest", (2,), 2)
+
+
+def test_tabular_bincount_grouping_equals_sorting():
+    """Small tables group duplicate pairs with bincount, large ones with np.unique: same update."""
+    rng = np.random.default_rng(0)
+    obs = rng.integers(7, size=(500, 1))
+    act, y, st = rng.integers(3, size=500), rng.standard_normal(500), rng.uniform(0.1, 0.9, 500)
+    small = TabularEstimator((7,), 3)  # 21 entries <= 4 x 500: bincount path
+    small.update_batch(obs, act, y, st)
+    flat = obs[:, 0] * 3 + act
+    uniq, inv, cnt = np.unique(flat, return_inverse=True, return_counts=True)
+    mean_t, mean_a = np.bincount(inv, weights=y) / cnt, np.bincount(inv, weights=st) / cnt
+    want = np.zeros(21)
+    want[uniq] = (1 - (1 - mean_a) ** cnt) * mean_t
+    np.testing.assert_allclose(small.table.reshape(-1), want, rtol=1e-12)
+    large = TabularEstimator((70_000,), 3)  # far larger than the batch: np.unique path
+    large.update_batch(obs, act, y, st)
+    np.testing.assert_allclose(large.table[:7].reshape(-1), want, rtol=1e-12)
+
+
+def test_make_estimator_builds_the_ntk_mlp():
+    from handoffq.learn.ntk_mlp import NTKMLPEstimator
+
+    est = make_estimator("ntk_mlp", (4,), 3, seed=1, width=8)
+    assert isinstance(est, NTKMLPEstimator) and est.values((2,)).shape == (3,)

@@ -16,3 +16,15 @@ def test_batch_matches_scalar():
     got = td_target_batch(r, tau, v, 0.93)
     want = [td_target(a, int(b), c, 0.93) for a, b, c in zip(r, tau, v)]
     np.testing.assert_allclose(got, want)
+
+
+def test_gamma_power_matches_np_power_exactly():
+    import numpy as np
+
+    from handoffq.learn.targets import gamma_power
+
+    d = np.array([1, 2, 7, 255, 0])
+    assert np.array_equal(gamma_power(0.9, d), np.power(0.9, d.astype(float)))
+    big = np.array([3, 300])  # past the table: np.power
+    assert np.array_equal(gamma_power(0.9, big), np.power(0.9, big.astype(float)))
+    assert np.array_equal(gamma_power(0.5, np.array([1.0, 2.0])), np.array([0.5, 0.25]))

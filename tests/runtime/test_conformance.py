@@ -19,7 +19,7 @@ from handoffq.runtime import RUNTIMES, make_runner
 from handoffq.theory.ais import ais_induced_q, obs_q_tables
 from handoffq.theory.mixing import behaviour_chain, stationary, uniform_behaviour
 
-SMALL = SyntheticConfig(n_agents=3, n_interface=3, gamma=0.8)
+SMALL = SyntheticConfig.dense(n_agents=3, n_interface=3, gamma=0.8)  # the original (dense) instance family
 
 
 def _train(runtime: str, env: Any, budget: int, request: pytest.FixtureRequest) -> tuple[list[Any], list[Any]]:

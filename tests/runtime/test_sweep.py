@@ -35,7 +35,7 @@ class Stop(Exception):
 
 def train_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """Train a team on the cell's instance; log the computation under ``cell["dir"]``."""
-    cfg = SyntheticConfig(n_agents=3, n_interface=4, gamma=0.8, rho=cell["rho"])
+    cfg = SyntheticConfig.dense(n_agents=3, n_interface=4, gamma=0.8, rho=cell["rho"])  # the original family
     env = SyntheticICSMDP(cfg, seed=cell["seed"])
     team = make_team(env, seed=cell["seed"], exploration=Exploration(epsilon=0.3))
     stats = InProcessRunner(env, team, seed=cell["seed"]).train(cell["budget"])

@@ -15,6 +15,7 @@ import numpy as np
 
 from handoffq.core.agent import OwnView
 from handoffq.learn.agent import ICQAgent
+from handoffq.learn.exploration import masked_max
 
 __all__ = ["NaiveIndependentAgent"]
 
@@ -28,5 +29,5 @@ class NaiveIndependentAgent(ICQAgent):
         """``max_k' Q_self(o', k')`` at the agent's own next view (0 where the episode ended)."""
         if own_view is None:
             return np.zeros_like(np.asarray(values, dtype=float))
-        q = np.where(own_view.mask, self.q.values_batch(own_view.obs), -np.inf).max(axis=1)
+        q = masked_max(self.q.values_batch(own_view.obs), own_view.mask)
         return np.where(own_view.alive, q, 0.0)

@@ -29,7 +29,14 @@ from handoffq.core.channel import MessageBatch
 from handoffq.core.env import obs_size
 from handoffq.core.messages import HandoffMessage
 from handoffq.learn.estimators import Estimator, TabularEstimator
-from handoffq.learn.exploration import Exploration, choose, choose_batch, greedy
+from handoffq.learn.exploration import (
+    Exploration,
+    choose,
+    choose_batch,
+    greedy,
+    masked_argmax,
+    masked_max,
+)
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.targets import td_target, td_target_batch
 
@@ -64,7 +71,10 @@ class VisitCounter:
                 flat = obs[:, 0] * self.n_actions + cols
             else:
                 flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) * self.n_actions + cols
-            np.add.at(self.counts, flat, 1)
+            if self.counts.size <= max(4 * len(flat), 4096):  # O(batch + table), no scatter-add
+                self.counts += np.bincount(flat, minlength=self.counts.size)
+            else:
+                np.add.at(self.counts, flat, 1)
             return self.counts[flat]
         keys = [(*row, c) for row, c in zip(obs.tolist(), cols.tolist())]
         for k in keys:
@@ -360,16 +370,16 @@ class ICQAgent:
 
     def _choose_batch(self, obs: np.ndarray, mask: np.ndarray, greedy: bool) -> np.ndarray:
         """Columns to play for a batch (subclasses may fix them)."""
-        q = self.q.values_batch(obs)
         if greedy:
-            return np.argmax(np.where(mask, q, -np.inf), axis=1)
+            return masked_argmax(self.q.values_batch(obs), mask)
+        q = None if self.exploration.uniform_at(self.decisions) else self.q.values_batch(obs)  # uniform: no Q read
         return choose_batch(q, mask, self.exploration, self.decisions, self.rng)
 
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Batched :meth:`value`."""
         if self.n_local:
             return self._local_values(obs).max(axis=1)
-        return np.where(mask, self.q.values_batch(obs), -np.inf).max(axis=1)
+        return masked_max(self.q.values_batch(obs), mask)
 
     def receive_batch(self, slots: np.ndarray, messages: MessageBatch, own_view: OwnView | None = None) -> None:
         """Batched :meth:`receive` for the pending decisions of ``slots``."""
@@ -402,7 +412,7 @@ class ICQAgent:
         """Batched :meth:`after_local`."""
         qa = self._local_q()
         obs, acts = self._slot_store(local=True).take(slots, self.agent_id)
-        boot = np.where(post_mask, self.q.values_batch(post_obs), -np.inf).max(axis=1)
+        boot = masked_max(self.q.values_batch(post_obs), post_mask)
         boot = np.where(np.asarray(terminated, dtype=bool), 0.0, boot)
         y = np.asarray(rewards, dtype=float) + self.gamma * boot
         qa.update_batch(obs, acts, y, self._steps(obs, acts, local=True))

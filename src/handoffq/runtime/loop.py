@@ -21,7 +21,7 @@ a :class:`Team`, so a distributed team can issue the calls of one phase concurre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +30,7 @@ import numpy as np
 from handoffq.core.agent import HandoffAgent, OwnView
 from handoffq.core.channel import Channel, Delivery, deliver_replies, group_by
 from handoffq.core.env import VecHandoffEnv
+from handoffq.learn.targets import gamma_power
 
 __all__ = ["EpisodeLoop", "Episodes", "LocalTeam", "Team"]
 
@@ -135,6 +136,8 @@ class EpisodeLoop:
         key_offset: added to slot indices to form the agents' decision keys (distinct
             environment actors sharing agents use distinct offsets).
         max_episodes: start no more than this many episodes (``None``: restart slots forever).
+        before_round: called with the environment at the start of every round (e.g. a sampling
+            control that puts every slot in a fresh state; no decision is pending then).
     """
 
     def __init__(
@@ -146,6 +149,7 @@ class EpisodeLoop:
         max_handoffs: int | None = None,
         key_offset: int = 0,
         max_episodes: int | None = None,
+        before_round: Callable[[VecHandoffEnv], None] | None = None,
     ) -> None:
         if max_handoffs is not None and max_handoffs < 1:
             raise ValueError(f"max_handoffs must be >= 1, got {max_handoffs}")
@@ -165,6 +169,9 @@ class EpisodeLoop:
         self.max_episodes = max_episodes
         self.idle = np.arange(b) >= self.started
         self.primitive_steps = 0
+        self.before_round = before_round
+        self._all = np.arange(b)
+        self._none_idle = not self.idle.any()  # (slots only ever become idle, never busy again)
 
     @property
     def running(self) -> int:
@@ -176,7 +183,9 @@ class EpisodeLoop:
 
         Returns the handoffs played and the episodes that finished.
         """
-        slots = np.flatnonzero(~self.idle)
+        if self.before_round is not None:
+            self.before_round(self.env)
+        slots = self._all if self._none_idle else (~self.idle).nonzero()[0]
         if limit is not None:
             slots = slots[: max(int(limit), 0)]
         finished: list[Episodes] = []
@@ -243,51 +252,63 @@ class EpisodeLoop:
 
     def _handoff_phase(self, slots: np.ndarray, finished: list[Episodes]) -> None:
         env = self.env
-        active = env.active()[slots]
+        full = len(slots) == env.n_envs  # every slot plays: slot = row, no gathers needed
+        active = env.active() if full else env.active()[slots]
         groups = group_by(active)
         chosen = self.team.decide(
-            [(a, self._keys(slots[idx]), env.observe(slots[idx], a), env.mask(slots[idx], a)) for a, idx in groups],
+            [(a, self._keys(s), env.observe(s, a), env.mask(s, a))
+             for a, s in ((a, idx if full else slots[idx]) for a, idx in groups)],
             greedy=not self.learn,
         )
         succ = np.empty(len(slots), dtype=np.int64)
         for (_, idx), k in zip(groups, chosen):
             succ[idx] = k
-        all_slots = len(slots) == env.n_envs
-        tr = env.step(succ, None if all_slots else slots)
-        self.ret[slots] += self.disc[slots] * tr.reward
-        self.disc[slots] *= np.power(env.gamma, tr.duration)
-        self.steps[slots] += tr.duration
-        self.handoffs[slots] += 1
+        tr = env.step(succ, None if full else slots)
+        ix = slice(None) if full else slots  # a slice avoids gathers and scatters
+        self.ret[ix] += self.disc[ix] * tr.reward
+        self.disc[ix] *= gamma_power(env.gamma, tr.duration)
+        self.steps[ix] += tr.duration
+        self.handoffs[ix] += 1
         self.primitive_steps += int(tr.duration.sum())
         if self.learn:
-            self._reply(slots, active, tr.duration, tr.reward, tr.terminated)
+            self._reply(slots, full, active, tr.duration, tr.reward, tr.terminated)
+        ended = tr.terminated | tr.truncated
         capped = np.zeros(len(slots), dtype=bool)
         if self.max_handoffs is not None:
-            capped = self.handoffs[slots] >= self.max_handoffs
-        ended = tr.terminated | tr.truncated | capped
-        self._finish(slots[ended], (capped & ~tr.terminated & ~tr.truncated)[ended], finished)
+            capped = self.handoffs[ix] >= self.max_handoffs
+            ended = ended | capped
+        if ended.any():
+            self._finish(slots[ended], (capped & ~tr.terminated & ~tr.truncated)[ended], finished)
 
     def _reply(
-        self, slots: np.ndarray, active: np.ndarray, duration: np.ndarray, reward: np.ndarray, term: np.ndarray
+        self,
+        slots: np.ndarray,
+        full: bool,
+        active: np.ndarray,
+        duration: np.ndarray,
+        reward: np.ndarray,
+        term: np.ndarray,
     ) -> None:
         env = self.env
-        alive = ~term
-        new_active = env.active()[slots]
+        new_active = env.active() if full else env.active()[slots]
         value = np.zeros(len(slots))
-        live = np.flatnonzero(alive)
+        live = (~term).nonzero()[0]
         vgroups = [(j, live[idx]) for j, idx in group_by(new_active[live])]
-        vals = self.team.value([(j, env.observe(slots[r], j), env.mask(slots[r], j)) for j, r in vgroups])
+        vals = self.team.value([(j, env.observe(s, j), env.mask(s, j))
+                                for j, s in ((j, r if full else slots[r]) for j, r in vgroups)])
         for (_, r), v in zip(vgroups, vals):
             value[r] = v
-        senders = np.where(alive, new_active, active)
+        senders = np.where(term, active, new_active)
         deliveries = deliver_replies(self.channel, active, senders, self._keys(slots), value, duration, reward)
-        self.team.receive([(d, self._own_view(d, slots, alive)) for d in deliveries])
+        self.team.receive([(d, self._own_view(d, slots, term)) for d in deliveries])
 
-    def _own_view(self, d: Delivery, slots: np.ndarray, alive: np.ndarray) -> OwnView | None:
+    def _own_view(self, d: Delivery, slots: np.ndarray, term: np.ndarray) -> OwnView | None:
         """The predecessor's own view of the handed-off artifact (only for naive baselines)."""
         if not self.team.wants_own_view(d.agent):
             return None
-        env, s, ok = self.env, slots[d.rows], alive[d.rows]
+        env, s, ok = self.env, slots[d.rows], ~term[d.rows]
+        if ok.all():
+            return OwnView(env.observe(s, d.agent), env.mask(s, d.agent), ok)
         obs = np.zeros((len(s), len(env.obs_nvec(d.agent))), dtype=np.int64)
         mask = np.ones((len(s), len(env.candidates(d.agent))), dtype=bool)
         if ok.any():
@@ -312,3 +333,4 @@ class EpisodeLoop:
         if len(restart):
             self.env.reset_slots(restart)
         self.idle[retire] = True
+        self._none_idle = self._none_idle and not len(retire)

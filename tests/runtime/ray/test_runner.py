@@ -31,7 +31,7 @@ from handoffq.theory.solve import (
     value_iteration,
 )
 
-CFG = SyntheticConfig(n_agents=3, n_interface=3, gamma=0.8)
+CFG = SyntheticConfig.dense(n_agents=3, n_interface=3, gamma=0.8)  # the original (dense) instance family
 BUDGET = 3000  # in-process: >= 0.999 of the oracle for 60 of 60 seeds from 2000 on
 ROUTING_BUDGET = 3000
 EXPLORE = Exploration(epsilon=0.3)
