@@ -39,7 +39,7 @@ class RoutingExperimentConfig(ExperimentConfig):
     step_t0: float = option(20.0, "offset t0 of the per-entry step size ((1+t0)/(visits+t0))^power (static)",
                             above=0.0)
     step_power: float = option(0.7, "power of the per-entry step size (static)", above=0.0, max=1.0)
-    n_slots: int = option(0, "packets in flight in episodic training (0: four per ordered pair, 1024 to 65536)",
+    n_slots: int = option(0, "packets in flight in episodic training (0: one per ordered pair, 1024 to 16384)",
                           min=0)
     budget_per_pair: int = option(8000, "training handoffs per ordered (source, destination) pair", min=1)
     checkpoints: int = option(80, "accuracy checkpoints over the budget", min=1)
@@ -107,7 +107,6 @@ class RoutingExperimentConfig(ExperimentConfig):
             stop_after_full=3,
             naive_seeds=1,
             naive_sizes=(20,),
-            route_figure=False,
             methods=("ic_q", "shortest_path", "q_routing", "drq_routing"),
             ablation_all_loads=False,
             loads=(1.0, 2.0, 3.0),

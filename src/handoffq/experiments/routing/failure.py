@@ -83,7 +83,8 @@ def run_failure(cfg: RoutingExperimentConfig, ctx: RunContext, warmed: Warmed
     if "ic_q" in info:
         summary["recovery_steps_to_shortest_path_level"] = info["ic_q"]["recovery_steps_to_shortest_path_level"]
         summary["post_failure_level_ratio"] = info["ic_q"]["final_over_sp"]
-    starts = np.arange(len(next(iter(curves.values())))) * cfg.bin_steps - cfg.fail_after
+    # bin centres, relative to the failure
+    starts = np.arange(len(next(iter(curves.values())))) * cfg.bin_steps + cfg.bin_steps / 2 - cfg.fail_after
     figs = {"failure": {"steps": starts, "curves": curves, "edge": list(edge), "load": cfg.fail_load,
                         "shortest_path_level": ref, "tol": cfg.tol}}
     return rows, summary, figs

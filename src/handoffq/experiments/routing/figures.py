@@ -30,6 +30,16 @@ def _legend_right(ax: Any) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
+def _log_y(ax: Any) -> None:
+    """A log y axis labelled with plain numbers (1, 2, 5, 10, 20, ...)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
 def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> Path:
     """Mean delivery time against offered load, one line and 95% CI band per method."""
     plt = pyplot()
@@ -46,7 +56,7 @@ def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> 
         ax.axvline(saturation, color="0.4", ls="--", lw=1)
         ax.annotate("fixed shortest paths\nbecome overloaded", (saturation, 0.97), xycoords=("data", "axes fraction"),
                     xytext=(4, 0), textcoords="offset points", va="top", fontsize=8, color="0.3")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel("Offered load (new packets injected per time step)")
     ax.set_ylabel("Mean time to deliver a packet\n(time steps, log scale)")
     ax.set_title(f"36-router network of Boyan & Littman: delivery time as load grows {SIMULATED_TAG}\n"
@@ -66,7 +76,7 @@ def load_trace(out: Path, d: dict[str, Any]) -> Path:
     col = _colours(list(d["curves"]))
     for m, c in d["curves"].items():
         ax.plot(d["steps"], c, color=col[m], lw=1.3, label=_label(m))
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlim(0, p * len(loads))
     ax.set_xlabel("Time since the warm-up (steps)")
     ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
@@ -84,11 +94,12 @@ def failure(out: Path, d: dict[str, Any]) -> Path:
                label=f"within {tol:.0%} of shortest paths\nrecomputed after the failure")
     col = _colours(list(d["curves"]))
     for m, c in d["curves"].items():
-        ax.plot(d["steps"], c, color=col[m], lw=1.3, label=_label(m))
+        label = "Shortest paths (recomputed by an oracle)" if m == "shortest_path" else _label(m)
+        ax.plot(d["steps"], c, color=col[m], lw=1.3, label=label)
     ax.axvline(0, color="k", ls="--", lw=1)
     ax.annotate(f"link {d['edge'][0]}-{d['edge'][1]} fails", (0, 0.97), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", va="top", fontsize=8)
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel("Time relative to the link failure (steps)")
     ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
     ax.set_title(f"The busiest link between the two halves fails at load {d['load']:g} {SIMULATED_TAG}", fontsize=10)
@@ -119,9 +130,9 @@ def learned_routes(out: Path, d: dict[str, Any]) -> Path:
                           label=f"destination (router {dest})"),
                plt.Line2D([], [], color="0.8", lw=1, label="link")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=2, fontsize=8, frameon=False)
-    ax.set_title(f"Where each router learned to send packets for router {dest}\n"
-                 f"(random 50-router graph; routes learned from packets alone; "
-                 f"{d['accuracy']:.0%} of all pairs on shortest paths) {SIMULATED_TAG}", fontsize=10)
+    ax.set_title(f"Where each router learned to send packets for router {dest} (gold)\n"
+                 f"random 50-router graph, routes learned from packets alone {SIMULATED_TAG}\n"
+                 f"{d['accuracy']:.0%} of all (source, destination) pairs follow a shortest path", fontsize=10)
     ax.axis("off")
     return save(fig, out / "learned_routes.png")
 

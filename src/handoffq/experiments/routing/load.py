@@ -62,7 +62,7 @@ LABELS = {
     "ic_q": "IC-Q (this library)",
     "ic_q_flag": "IC-Q seeing only a busy flag (the paper's)",
     "ic_q_alt_step": "IC-Q with another step size",
-    "shortest_path": "Shortest paths (fixed routes)",
+    "shortest_path": "Shortest paths (fixed, computed by an oracle)",
     "q_routing": "Q-routing (Boyan & Littman 1994)",
     "q_routing_same_obs": "Q-routing that also sees its queue",
     "pq_routing": "Predictive Q-routing (Choi & Yeung 1996)",
@@ -169,7 +169,7 @@ def run_load_trace(warm: PacketNetwork, cfg: RoutingExperimentConfig, seed: int)
     levels = [_finite_mean(res.delivery_times(t0 + k * p + p // 2, t0 + (k + 1) * p)) for k in range(len(phases))]
     starts, means = binned_delivery(res, cfg.bin_steps, t0, t0 + total)
     return {"levels": levels, "recovered": bool(levels[-1] <= (1 + cfg.tol) * levels[0]),
-            "curve": (starts - t0, means), "lost": res.count(t0, t0 + total)}
+            "curve": (starts - t0 + cfg.bin_steps / 2, means), "lost": res.count(t0, t0 + total)}
 
 
 # ----------------------------------------------------------------------- the parts
