@@ -50,15 +50,17 @@ def handoffs_to_full_accuracy(
     tr = EpisodicRouterTrainer(g, team, env.config, n_slots=slots_for(n, cfg), seed=seed + 1)
     pairs = n * (n - 1)
     hist: list[tuple[int, float]] = []
-    train_s = 0.0
+    train_s = train_cpu_s = 0.0
     while tr.stats.handoffs < args.budget * pairs:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         tr.train(args.check * pairs)
         train_s += time.perf_counter() - t0
+        train_cpu_s += time.process_time() - c0
         hist.append((tr.stats.handoffs, static_accuracy(team, dist)))
-        progress({"handoffs": tr.stats.handoffs, "accuracy": hist[-1][1], "train_s": round(train_s, 1)})
-        print(f"  {family} n={n}: {tr.stats.handoffs:,} handoffs, accuracy {hist[-1][1]:.6f}, {train_s:.0f} s",
-              flush=True)
+        progress({"handoffs": tr.stats.handoffs, "accuracy": hist[-1][1], "train_s": round(train_s, 1),
+                  "train_cpu_s": round(train_cpu_s, 1)})
+        print(f"  {family} n={n}: {tr.stats.handoffs:,} handoffs, accuracy {hist[-1][1]:.6f}, {train_s:.0f} s "
+              f"({train_cpu_s:.0f} s CPU)", flush=True)
         if len(hist) >= args.stay and all(a == 1.0 for _, a in hist[-args.stay:]):
             break
     first = stays_full_from(hist) if hist[-1][1] == 1.0 else None
@@ -66,8 +68,9 @@ def handoffs_to_full_accuracy(
         "family": family, "n": n, "seed": seed, "edges": env.graph.number_of_edges(), "n_slots": tr.n_slots,
         "final_accuracy": hist[-1][1], "handoffs_to_full_accuracy": first,
         "handoffs_to_full_accuracy_per_pair": None if first is None else first / pairs,
-        "handoffs_trained": tr.stats.handoffs, "train_s": round(train_s, 1),
+        "handoffs_trained": tr.stats.handoffs, "train_s": round(train_s, 1), "train_cpu_s": round(train_cpu_s, 1),
         "handoffs_per_s": tr.stats.handoffs / max(train_s, 1e-9),
+        "handoffs_per_cpu_s": tr.stats.handoffs / max(train_cpu_s, 1e-9),
     }
 
 
@@ -75,12 +78,12 @@ def network_speed(name: str, team: PacketTeam, obs_kind: str, seed: int, steps: 
     """Steps and packet hops per second of the network on the BL36 grid at load 2."""
     net = PacketNetwork(boyan_littman_6x6(), team, LoadConfig(load=2.0, steps=steps, drain=0), seed=seed,
                         obs_kind=obs_kind)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = net.run()
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     hops = int(res.hops[res.delivered >= 0].sum()) + int(net.hops[net.pid >= 0].sum())
     return {"team": name, "steps": steps, "hops": hops, "hops_per_s": hops / dt, "steps_per_s": steps / dt,
-            "messages": res.messages}
+            "hops_per_cpu_s": hops / max(cpu, 1e-9), "messages": res.messages}
 
 
 def main() -> None:

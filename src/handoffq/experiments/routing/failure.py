@@ -21,7 +21,7 @@ import numpy as np
 from handoffq.envs.packet_network import LinkEvent, PacketNetwork, SimResult
 from handoffq.experiments.common import RunContext
 from handoffq.experiments.routing.config import RoutingExperimentConfig
-from handoffq.experiments.routing.load import Warmed, continue_run
+from handoffq.experiments.routing.load import Warmed, continue_run, seed_band
 from handoffq.experiments.routing.metrics import binned_delivery, busiest_bridge, recovery_steps
 
 __all__ = ["run_failure", "run_link_failure"]
@@ -67,7 +67,7 @@ def run_failure(cfg: RoutingExperimentConfig, ctx: RunContext, warmed: Warmed
     ref = float(np.mean([r.delivery_times(settle, end).mean() for r in results["shortest_path"]]))
     rows: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
-    curves: dict[str, np.ndarray] = {}
+    curves: dict[str, list[np.ndarray]] = {}
     for m in cfg.detail_methods:
         per, means = zip(*(_per_seed(res, s, ref, cfg) for s, res in zip(seeds, results[m])))
         recs = [p["recovery_steps_to_shortest_path_level"] for p in per]
@@ -76,7 +76,7 @@ def run_failure(cfg: RoutingExperimentConfig, ctx: RunContext, warmed: Warmed
                    "recovery_steps_to_shortest_path_level": None if None in recs else float(max(recs)),
                    "lost_while_converging": float(np.mean([p["lost_while_converging"] for p in per]))}
         rows += [{"part": "failure", "method": m, **p} for p in per]
-        curves[m] = np.nanmean(np.asarray(means), axis=0)
+        curves[m] = list(means)
         ctx.log(f"failure {m}: final {final:.2f} (shortest paths {ref:.2f}), recovery {recs}")
     summary: dict[str, Any] = {"failed_link": list(edge), "failure_shortest_path_level": ref, "failure": info,
                                "packets_lost_while_converging": {m: info[m]["lost_while_converging"] for m in info}}
@@ -84,7 +84,7 @@ def run_failure(cfg: RoutingExperimentConfig, ctx: RunContext, warmed: Warmed
         summary["recovery_steps_to_shortest_path_level"] = info["ic_q"]["recovery_steps_to_shortest_path_level"]
         summary["post_failure_level_ratio"] = info["ic_q"]["final_over_sp"]
     # bin centres, relative to the failure
-    starts = np.arange(len(next(iter(curves.values())))) * cfg.bin_steps + cfg.bin_steps / 2 - cfg.fail_after
-    figs = {"failure": {"steps": starts, "curves": curves, "edge": list(edge), "load": cfg.fail_load,
+    starts = np.arange(len(next(iter(curves.values()))[0])) * cfg.bin_steps + cfg.bin_steps / 2 - cfg.fail_after
+    figs = {"failure": {"steps": starts, **seed_band(curves), "edge": list(edge), "load": cfg.fail_load,
                         "shortest_path_level": ref, "tol": cfg.tol}}
     return rows, summary, figs

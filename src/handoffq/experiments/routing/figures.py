@@ -40,6 +40,16 @@ def _log_y(ax: Any) -> None:
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
+def _curves_with_band(ax: Any, d: dict[str, Any], labels: dict[str, str]) -> None:
+    """Each method's mean curve over seeds, and the range of its seeds' curves as a band."""
+    col = _colours(list(d["curves"]))
+    for m, c in d["curves"].items():
+        ax.plot(d["steps"], c, color=col[m], lw=1.3, label=labels.get(m, _label(m)))
+        if "low" in d and m in d["low"]:
+            low = np.asarray(d["low"][m], float)
+            ax.fill_between(d["steps"], low, np.asarray(d["high"][m], float), color=col[m], alpha=0.15, lw=0)
+
+
 def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> Path:
     """Mean delivery time against offered load, one line and 95% CI band per method."""
     plt = pyplot()
@@ -49,9 +59,14 @@ def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> 
         if not pts:
             continue
         lo, mu, low, high = (np.asarray(v, float) for v in zip(*pts))
+        low = np.maximum(low, 1.0)  # a delivery takes at least one step (t-intervals of few seeds reach below)
         ls = _ABLATION_STYLE.get(m, "-")
+        if len(lo) == 1:  # a method run at one load only (the ablations in the quick preset)
+            ax.errorbar(lo, mu, yerr=[mu - low, high - mu], fmt="D", ms=5, color=col[m],
+                        capsize=3, label=_label(m) + f" (load {lo[0]:g} only)")
+            continue
         ax.plot(lo, mu, ls, marker="o", ms=3, color=col[m], label=_label(m))
-        ax.fill_between(lo, np.maximum(low, 1e-9), high, color=col[m], alpha=0.15, lw=0)
+        ax.fill_between(lo, low, high, color=col[m], alpha=0.15, lw=0)
     if saturation is not None:
         ax.axvline(saturation, color="0.4", ls="--", lw=1)
         ax.annotate("fixed shortest paths\nbecome overloaded", (saturation, 0.97), xycoords=("data", "axes fraction"),
@@ -60,7 +75,7 @@ def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> 
     ax.set_xlabel("Offered load (new packets injected per time step)")
     ax.set_ylabel("Mean time to deliver a packet\n(time steps, log scale)")
     ax.set_title(f"36-router network of Boyan & Littman: delivery time as load grows {SIMULATED_TAG}\n"
-                 "lines: mean over seeds; bands: 95% confidence interval", fontsize=10)
+                 "lines: mean over seeds; bands and bars: 95% confidence interval over seeds", fontsize=10)
     _legend_right(ax)
     return save(fig, out / "delivery_vs_load.png")
 
@@ -73,14 +88,13 @@ def load_trace(out: Path, d: dict[str, Any]) -> Path:
     for k, lo in enumerate(loads):
         ax.axvspan(k * p, (k + 1) * p, color="0.92" if k % 2 else "white", lw=0)
         ax.text((k + 0.5) * p, 1.02, f"load {lo:g}", transform=ax.get_xaxis_transform(), ha="center", fontsize=9)
-    col = _colours(list(d["curves"]))
-    for m, c in d["curves"].items():
-        ax.plot(d["steps"], c, color=col[m], lw=1.3, label=_label(m))
+    _curves_with_band(ax, d, {})
     _log_y(ax)
     ax.set_xlim(0, p * len(loads))
     ax.set_xlabel("Time since the warm-up (steps)")
     ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
-    ax.set_title(f"Load steps up, then back down: does each method recover? {SIMULATED_TAG}", fontsize=10, pad=18)
+    ax.set_title(f"Load steps up, then back down: does each method recover? {SIMULATED_TAG}\n"
+                 "lines: mean over seeds; bands: range over seeds", fontsize=10, pad=18)
     _legend_right(ax)
     return save(fig, out / "load_trace.png")
 
@@ -92,17 +106,15 @@ def failure(out: Path, d: dict[str, Any]) -> Path:
     ref, tol = d["shortest_path_level"], d["tol"]
     ax.axhspan(ref, ref * (1 + tol), color="tab:green", alpha=0.12, lw=0,
                label=f"within {tol:.0%} of shortest paths\nrecomputed after the failure")
-    col = _colours(list(d["curves"]))
-    for m, c in d["curves"].items():
-        label = "Shortest paths (recomputed by an oracle)" if m == "shortest_path" else _label(m)
-        ax.plot(d["steps"], c, color=col[m], lw=1.3, label=label)
+    _curves_with_band(ax, d, {"shortest_path": "Shortest paths (recomputed by an oracle)"})
     ax.axvline(0, color="k", ls="--", lw=1)
     ax.annotate(f"link {d['edge'][0]}-{d['edge'][1]} fails", (0, 0.97), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", va="top", fontsize=8)
     _log_y(ax)
     ax.set_xlabel("Time relative to the link failure (steps)")
     ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
-    ax.set_title(f"The busiest link between the two halves fails at load {d['load']:g} {SIMULATED_TAG}", fontsize=10)
+    ax.set_title(f"The busiest link between the two halves fails at load {d['load']:g} {SIMULATED_TAG}\n"
+                 "lines: mean over seeds; bands: range over seeds", fontsize=10)
     _legend_right(ax)
     return save(fig, out / "failure.png")
 

@@ -55,6 +55,7 @@ __all__ = [
     "run_load_level",
     "run_load_trace",
     "run_random",
+    "seed_band",
     "warm_state",
 ]
 
@@ -134,6 +135,20 @@ class Warmed:
         if (method, seed) not in self._states:
             self._states[(method, seed)] = warm_state(self.graph, method, self.cfg, seed)
         return self._states[(method, seed)]
+
+
+def seed_band(per_seed: dict[str, list[np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:
+    """Binned curves over seeds, per method: the mean (``curves``) and the range (``low``, ``high``)
+    of the seeds' curves (nan where no seed delivered a packet in a bin)."""
+    out: dict[str, dict[str, np.ndarray]] = {"curves": {}, "low": {}, "high": {}}
+    for m, curves in per_seed.items():
+        a = np.asarray(curves, float)
+        some = ~np.all(np.isnan(a), axis=0)
+        for key, f in (("curves", np.nanmean), ("low", np.nanmin), ("high", np.nanmax)):
+            v = np.full(a.shape[1], np.nan)
+            v[some] = f(a[:, some], axis=0)
+            out[key][m] = v
+    return out
 
 
 def _finite_mean(x: Any) -> float:
@@ -279,9 +294,8 @@ def run_trace(cfg: RoutingExperimentConfig, ctx: RunContext, warmed: Warmed
         summary["load_drop_recovered"] = per_method["ic_q"]
         summary["load_drop_recovered_per_seed"] = [t["recovered"] for t in tr["ic_q"]]
     steps = tr[cfg.detail_methods[0]][0]["curve"][0]
-    curves = {m: np.nanmean([t["curve"][1] for t in tr[m]], axis=0) for m in cfg.detail_methods}
-    figs = {"load_trace": {"steps": steps, "curves": curves, "phase_steps": cfg.trace_phase_steps,
-                           "loads": list(cfg.trace_loads)}}
+    figs = {"load_trace": {"steps": steps, **seed_band({m: [t["curve"][1] for t in tr[m]] for m in cfg.detail_methods}),
+                           "phase_steps": cfg.trace_phase_steps, "loads": list(cfg.trace_loads)}}
     return rows, summary, figs
 
 
