@@ -7,13 +7,22 @@ each its own process, from one compose file) and measures:
   (signed submission to the judge's verdict) minus what the same handoffs cost the in-process
   :class:`~handoffq.router.Router`, divided by the task's handoffs (entry, one per agent chosen,
   the judge), for each forward transport (plain HTTP, the default, and A2A);
-* **throughput** and a run of ``--tasks`` (>= 1000) tasks submitted **concurrently**, during
-  which one service (``math``) is killed with SIGKILL and restarted by the launcher; afterwards
-  ``lost_updates`` (decisions that never learned from a reply) and ``duplicate_updates``
-  (replies applied twice: counted by the services and, independently, in their audit logs)
-  must both be 0, and every task must have ended exactly once.
+* **throughput**: ``--tasks`` (>= 1000) tasks submitted at once over ``--connections``
+  connections, during which one service (``math``) is killed with SIGKILL and restarted by the
+  launcher;
+* **concurrency**: the same number of tasks in a pipeline of its own whose agents work as
+  model calls do - they wait before their step (asynchronously, holding no thread): the entry
+  agent ``--entry-latency`` seconds, the others ``--work-latency`` - so that many tasks are in
+  flight at once. ``concurrent_tasks`` is **measured**: the largest number of tasks in flight
+  at one moment (accepted by the entry agent, not yet judged).
 
-The judge tells the benchmark that a task ended with a UDP datagram (no polling).
+After both runs ``lost_updates`` (decisions that never learned from a reply) and
+``duplicate_updates`` (replies applied twice: counted by the services and, independently, in
+their audit logs) must both be 0, and every task must have ended exactly once.
+
+In the latency runs the judge tells the benchmark that a task ended with a UDP datagram (no
+polling); the runs of many tasks read the judge's outcomes log instead (a busy receiver may
+drop datagrams).
 
 Usage: ``python bench/bench_services.py --json PATH [--quick]`` (loopback only).
 """
@@ -41,6 +50,7 @@ from handoffq.services.client import TaskClient
 from handoffq.services.compose import CLIENT, Pipeline
 
 KILLED = "math"
+OUTCOMES = "judge.outcomes.jsonl"
 
 
 def _free_ports(n: int) -> list[int]:
@@ -55,20 +65,22 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def compose_file(directory: Path, forward: str) -> Path:
-    """The demo pipeline as a compose file (free loopback ports, audit logs on)."""
+def compose_file(directory: Path, forward: str, slow: bool = False) -> Path:
+    """The demo pipeline as a compose file (free loopback ports, audit logs on; ``slow``: the
+    agents' works wait ``$HANDOFFQ_DEMO_LATENCY`` seconds, and each takes 2048 handoffs at once)."""
     ports = _free_ports(len(demo.AGENTS) + 1)
     lines = [
         "[pipeline]", 'host = "127.0.0.1"', f'checkpoint_dir = "{directory / "ckpt"}"', 'entry = "triage"',
         f'forward = "{forward}"', "",
         "[defaults]", "cost_weight = 0.05", "epsilon = 0.2", "work_threads = 0", "retry_max = 0.25",
-        "inbox_size = 2048", "outbox_size = 8192", "concurrency = 256", "",
+        "inbox_size = 4096", "outbox_size = 8192", f"concurrency = {2048 if slow else 256}", "",
         "[judge]", 'name = "judge"', f"port = {ports[0]}", 'judge = "handoffq.services.demo:notifying_judge"',
-        f'audit = "{directory / "judge.audit.jsonl"}"', "",
+        f'audit = "{directory / "judge.audit.jsonl"}"', f'outcomes = "{directory / OUTCOMES}"', "",
     ]
     for port, name in zip(ports[1:], demo.AGENTS, strict=False):
         succ = ", ".join(f'"{s}"' for s in demo.SUCCESSORS[name])
-        lines += [f"[agents.{name}]", f"port = {port}", f'work = "handoffq.services.demo:{name}"',
+        work = f"{name}_slow" if slow else name
+        lines += [f"[agents.{name}]", f"port = {port}", f'work = "handoffq.services.demo:{work}"',
                   'observe = "handoffq.services.demo:kind_view"', f"successors = [{succ}]",
                   f'audit = "{directory / (name + ".audit.jsonl")}"', ""]
     path = directory / "pipeline.toml"
@@ -178,55 +190,82 @@ async def _wait_quiet(pipeline: Pipeline, timeout: float) -> dict[str, Any]:
     raise RuntimeError(f"the pipeline did not become quiet within {timeout:g} s")
 
 
-async def concurrent_phase(pipeline: Pipeline, verdicts: Verdicts, n: int, directory: Path,
-                           kill: bool) -> dict[str, Any]:
-    """``n`` tasks submitted at once; SIGKILL one service mid-run; count what was lost or doubled."""
-    http, client = await _submitter(pipeline, "http", 64)
-    loop = asyncio.get_running_loop()
-    ids = [f"c{i}" for i in range(n)]
-    futs = {}
-    count = {"accepted": 0, "finished": 0, "peak": 0}
+def _judged(pipeline: Pipeline) -> int:
+    """Tasks the judge has finished (its counter)."""
+    return int(pipeline.stats()["judge"].get("counters", {}).get("tasks_finished", 0))
 
-    def finished(_: asyncio.Future[int]) -> None:
-        count["finished"] += 1
 
-    for tid in ids:
-        futs[tid] = loop.create_future()
-        futs[tid].add_done_callback(finished)
-        verdicts.waiting[tid] = futs[tid]
+def peak_in_flight(accepted: list[float], finished: list[float]) -> int:
+    """The largest number of tasks accepted and not yet finished at one moment (a finish at
+    the same instant as an acceptance is counted first)."""
+    events = sorted([(t, 1) for t in accepted] + [(t, -1) for t in finished])
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    return peak
+
+
+def _outcomes(directory: Path, ids: set[str]) -> list[dict[str, Any]]:
+    """The judge's records of the tasks ``ids`` (its outcomes log: one line per verdict)."""
+    path = directory / OUTCOMES
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [r for r in map(json.loads, lines) if r["task"] in ids]
+
+
+async def _wait_judged(pipeline: Pipeline, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while await asyncio.to_thread(_judged, pipeline) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the judge did not finish {n} tasks within {timeout:g} s")
+        await asyncio.sleep(0.25)
+
+
+async def concurrent_phase(pipeline: Pipeline, n: int, directory: Path, kill: bool, connections: int,
+                           prefix: str) -> dict[str, Any]:
+    """``n`` tasks submitted at once (ids ``prefix0``, ...); SIGKILL one service mid-run if
+    ``kill``; the peak number in flight, and what was lost or doubled.
+
+    Finishes are read from the judge's outcomes log (not from its UDP notes, which a busy
+    receiver may drop), so the counts and the peak are exact.
+    """
+    http, client = await _submitter(pipeline, "http", connections)
+    ids = [f"{prefix}{i}" for i in range(n)]
+    accepted: list[float] = []
 
     async def one(i: int, tid: str) -> None:
         await client.submit(pipeline.entry, pipeline.url(pipeline.entry), tid, {**demo.new_task(i), "id": tid})
-        count["accepted"] += 1
-        count["peak"] = max(count["peak"], count["accepted"] - count["finished"])
+        accepted.append(time.time())
 
     killer = None
     if kill:
         async def kill_later() -> None:
-            while count["finished"] < n // 4:
-                await asyncio.sleep(0.01)
+            await _wait_judged(pipeline, n // 4, 600.0)
             await asyncio.to_thread(pipeline.kill, KILLED)
 
         killer = asyncio.create_task(kill_later())
-    t0 = time.perf_counter()
+    t0 = time.time()
     await asyncio.gather(*(one(i, tid) for i, tid in enumerate(ids)))
-    hops = await asyncio.wait_for(asyncio.gather(*futs.values()), 600)
-    elapsed = time.perf_counter() - t0
     await http.aclose()
+    await _wait_judged(pipeline, n, 600.0)
     if killer is not None:
         await killer
     stats = await _wait_quiet(pipeline, 120.0)
+    records = _outcomes(directory, set(ids))
+    seen = Counter(r["task"] for r in records)
+    elapsed = max(r["t"] for r in records) - t0
     counters = [stats[a]["counters"] for a in demo.AGENTS]
     decisions = sum(c.get("decisions", 0) for c in counters)
     updates = sum(c.get("updates", 0) for c in counters)
     audited, audit_dups = _audit_duplicates(directory)
     repeat = sum(c.get("repeat_updates", 0) for c in counters)
-    handoffs = sum(h + 1 for h in hops)
+    handoffs = sum(len(r["artifact"]["trace"]) + 1 for r in records)
     return {
-        "concurrent_tasks": n,
-        "peak_tasks_in_flight": count["peak"],
-        "tasks_finished": sum(1 for t in ids if verdicts.seen[t] >= 1),
-        "tasks_finished_twice": sum(1 for t in ids if verdicts.seen[t] > 1),
+        "concurrent_tasks": peak_in_flight(accepted, [r["t"] for r in records]),
+        "tasks_submitted": n,
+        "submit_connections": connections,
+        "tasks_finished": len(seen),
+        "tasks_finished_twice": sum(1 for c in seen.values() if c > 1),
         "decisions": decisions,
         "updates": updates,
         "lost_updates": decisions - updates,
@@ -240,6 +279,18 @@ async def concurrent_phase(pipeline: Pipeline, verdicts: Verdicts, n: int, direc
         "handoffs_per_s": handoffs / elapsed,
         "delivery_retries": sum(v.get("retries", 0) for v in stats.values()),
     }
+
+
+async def _run_at_once(sub: Path, env: dict[str, str], args: argparse.Namespace, slow: bool) -> dict[str, Any]:
+    """A fresh pipeline and ``--tasks`` tasks submitted at once (the fast one is SIGKILLed mid-run)."""
+    sub.mkdir()
+    pipeline = Pipeline(compose_file(sub, "http", slow=slow), env=env, log_level="warning")
+    await asyncio.to_thread(pipeline.start, 120)
+    try:
+        return await concurrent_phase(pipeline, args.tasks, sub, kill=not slow and not args.no_kill,
+                                      connections=args.connections, prefix="s" if slow else "f")
+    finally:
+        await asyncio.to_thread(pipeline.stop)
 
 
 async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
@@ -257,11 +308,27 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         await asyncio.to_thread(pipeline.start, 120)
         try:
             out[forward] = await latency_phase(pipeline, verdicts, args.latency_tasks, forward, per_handoff)
-            if forward == "http":
-                out.update(await concurrent_phase(pipeline, verdicts, args.tasks, sub, kill=not args.no_kill))
         finally:
             await asyncio.to_thread(pipeline.stop)
+    out["throughput_run"] = await _run_at_once(directory / "throughput", env, args, slow=False)
+    slow_env = {**env, demo.LATENCY_ENV: str(args.work_latency), demo.ENTRY_LATENCY_ENV: str(args.entry_latency)}
+    out["concurrency_run"] = await _run_at_once(directory / "concurrency", slow_env, args, slow=True)
     transport.close()
+    fast, slow = out["throughput_run"], out["concurrency_run"]
+    out.update({
+        "concurrent_tasks": slow["concurrent_tasks"],
+        "work_latency_s": args.work_latency,
+        "entry_latency_s": args.entry_latency,
+        "tasks_finished": fast["tasks_finished"] + slow["tasks_finished"],
+        "tasks_submitted": fast["tasks_submitted"] + slow["tasks_submitted"],
+        "tasks_finished_twice": fast["tasks_finished_twice"] + slow["tasks_finished_twice"],
+        "lost_updates": fast["lost_updates"] + slow["lost_updates"],
+        "duplicate_updates": fast["duplicate_updates"] + slow["duplicate_updates"],
+        "tasks_per_s": fast["tasks_per_s"],
+        "handoffs_per_s": fast["handoffs_per_s"],
+        "killed": fast["killed"],
+        "restarts": fast["restarts"],
+    })
     out["forward_default"] = "http"
     out["p50_overhead_ms"] = out["http"]["p50_overhead_ms"]
     out["p99_overhead_ms"] = out["http"]["p99_overhead_ms"]
@@ -276,17 +343,24 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=None, help="concurrent tasks (default 1000; 5000 without --quick)")
     ap.add_argument("--latency-tasks", type=int, default=None, help="tasks timed one at a time per transport")
     ap.add_argument("--no-kill", action="store_true", help="do not SIGKILL a service during the concurrent run")
+    ap.add_argument("--entry-latency", type=float, default=20.0,
+                    help="seconds the entry agent's work waits in the concurrency run, as a model call (default 20)")
+    ap.add_argument("--work-latency", type=float, default=1.0,
+                    help="seconds the other agents' work waits in the concurrency run (default 1)")
+    ap.add_argument("--connections", type=int, default=256, help="connections submitting the concurrent run's tasks")
     args = ap.parse_args()
     args.tasks = args.tasks or (1000 if args.quick else 5000)
     args.latency_tasks = args.latency_tasks or (100 if args.quick else 500)
     if args.tasks < 1:
         ap.error("--tasks must be >= 1")
+    if min(args.work_latency, args.entry_latency) < 0 or args.connections < 1:
+        ap.error("--entry-latency and --work-latency must be >= 0, --connections >= 1")
     with tempfile.TemporaryDirectory(prefix="handoffq-bench-services-") as tmp:
         result = asyncio.run(run(args, Path(tmp)))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
-    keys = ("p50_overhead_ms", "p99_overhead_ms", "concurrent_tasks", "tasks_finished", "lost_updates",
-            "duplicate_updates", "tasks_per_s", "handoffs_per_s")
+    keys = ("p50_overhead_ms", "p99_overhead_ms", "concurrent_tasks", "tasks_submitted", "tasks_finished",
+            "lost_updates", "duplicate_updates", "tasks_per_s", "handoffs_per_s")
     for k in keys:
         v = result[k]
         print(f"{k:20s} {v:.3f}" if isinstance(v, float) else f"{k:20s} {v}")

@@ -120,3 +120,24 @@ def test_unseeded_randomness_is_caught() -> None:
 def test_graph_type_is_irrelevant_to_the_check() -> None:
     env = RoutingEnv(nx.path_graph(5), seed=0)
     assert check_env(env).terminated + check_env(env).truncated == 5
+
+
+def test_a_declaration_is_checked_by_its_own_method_not_played():
+    from handoffq.core.check import Declaration, DeclarationReport
+
+    class Decl:
+        def __init__(self, error: bool) -> None:
+            self.error = error
+            self.calls = 0
+
+        def check_declaration(self) -> list[str]:
+            self.calls += 1
+            if self.error:
+                raise ValueError("agent 'x' hands off to 'y', which is not declared")
+            return ["no agent can end a task"]
+
+    ok = Decl(error=False)
+    assert isinstance(ok, Declaration)
+    assert check_env(ok) == DeclarationReport(("no agent can end a task",)) and ok.calls == 1
+    with pytest.raises(ValueError, match="not declared"):
+        check_env(Decl(error=True))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import random
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -11,6 +12,7 @@ pytest.importorskip("langgraph")
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import Command, interrupt
 
 from handoffq import END, Router
@@ -150,3 +152,64 @@ def test_errors_name_the_problem():
     g.add_node("b", lambda s: {})
     with pytest.raises(RouterError, match="none of the router's agents"):
         lg.add_edges(g)
+
+
+class TraceState(TypedDict):
+    trace: Annotated[list, operator.add]
+    note: str
+
+
+def _trace_graph(state_schema: Any, annotate: bool) -> tuple[Any, list[tuple[str, ...]]]:
+    seen: list[tuple[str, ...]] = []
+
+    def view(state: Any) -> int:
+        seen.append(tuple(state["trace"]))
+        return len(state["trace"])
+
+    router = Router(seed=0, diagnostics=False)
+    router.add_agent("a", observe=view, successors=["b"])
+    router.add_agent("b", observe=view, successors=[END])
+    lg = LangGraphRouter(router, state_schema=state_schema)
+
+    def step(name: str) -> Any:
+        if annotate:
+            def run(state: TraceState) -> dict[str, Any]:
+                return {"trace": [name], "note": name}
+        else:
+            def run(state):  # type: ignore[no-untyped-def]
+                return {"trace": [name], "note": name}
+        return run
+
+    g = StateGraph(TraceState)
+    for name in ("a", "b"):
+        g.add_node(name, lg.node(name, step(name)), destinations=lg.destinations(name))
+    g.add_edge(START, "a")
+    app = g.compile(checkpointer=InMemorySaver())
+    cfg = {"configurable": {"thread_id": "t1"}}
+    final = app.invoke({"trace": ["start"], "note": ""}, cfg)
+    lg.finish(cfg, reward=1.0)
+    assert final["trace"] == ["start", "a", "b"]
+    return lg, seen
+
+
+@pytest.mark.parametrize(("schema", "annotate"), [(TraceState, False), (None, True)])
+def test_node_routes_on_the_state_after_reducers(schema, annotate):
+    _, seen = _trace_graph(schema, annotate)
+    assert seen == [("start", "a"), ("start", "a", "b")]  # what LangGraph's state holds after each node
+
+
+class Chat(TypedDict):
+    messages: Annotated[list, add_messages]
+    count: Annotated[int, operator.add]
+    last: str
+
+
+def test_apply_update_follows_langgraph_reducers():
+    from handoffq.integrations.langgraph import apply_update, reducers
+
+    reduce = reducers(Chat)
+    assert set(reduce) == {"messages", "count"}
+    after = apply_update({"messages": [], "count": 1, "last": "x"},
+                         {"messages": [{"role": "user", "content": "hi"}], "count": 2, "last": "y"}, reduce)
+    assert after["count"] == 3 and after["last"] == "y" and after["messages"][0].content == "hi"
+    assert apply_update({}, {"count": 2}, reduce) == {"count": 2}  # from the type's empty value, as LangGraph

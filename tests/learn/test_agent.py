@@ -5,6 +5,7 @@ from handoffq.core.messages import HandoffMessage
 from handoffq.learn.agent import ICQAgent
 from handoffq.learn.exploration import Exploration, choose, choose_batch
 from handoffq.learn.schedules import StepSize, step_size
+from handoffq.learn.targets import NonFiniteQError
 
 
 def test_exploration_only_over_admissible():
@@ -68,3 +69,62 @@ def test_state_dict_roundtrip():
     assert b.rng.random() == a.rng.random()
     with pytest.raises(ValueError):
         ICQAgent(1, (2,), (0, 1), gamma=0.9).load_state_dict(a.state_dict())
+
+
+def _agent_state(agent: ICQAgent) -> tuple:
+    """Everything an update may change: Q, visits, counters, pending decisions, generator."""
+    return (agent.q.table.copy().tobytes(), agent.visits.counts.copy().tobytes(), agent.t, agent.t_local,
+            dict(agent._pending), dict(agent._pending_local), str(agent.rng.bit_generator.state))
+
+
+@pytest.mark.parametrize("v, r", [(1e308, 1e308), (-1e308, -1e308)])
+def test_overflowing_target_is_refused_and_nothing_changes(v, r):
+    agent = ICQAgent(0, (2,), (0, 1), gamma=0.99, exploration=Exploration(epsilon=0.0),
+                     schedule=StepSize("constant", 1.0))
+    agent.decide((1,), (0, 1), key="k")
+    before = _agent_state(agent)
+    with pytest.raises(NonFiniteQError, match="not finite"):
+        agent.receive(HandoffMessage(value=v, duration=1, reward=r), key="k")
+    assert _agent_state(agent) == before and np.isfinite(agent.q.table).all()
+    agent.receive(HandoffMessage(1.0, 1, 0.0), key="k")  # the decision still waits, and learns
+    assert not agent._pending and agent.t == 1
+
+
+def test_overflowing_step_is_refused_and_nothing_changes():
+    agent = ICQAgent(0, (1,), (0, 1), gamma=1.0, exploration=Exploration(epsilon=0.0),
+                     schedule=StepSize("constant", 1.0))
+    agent.q.table[0] = [-1.7e308, -1.7e308]
+    agent.decide((0,), (0, 1), key="k")
+    before = _agent_state(agent)
+    with pytest.raises(NonFiniteQError):  # the target is finite, target - Q is not
+        agent.receive(HandoffMessage(value=0.0, duration=1, reward=1.7e308), key="k")
+    assert _agent_state(agent) == before
+
+
+def test_batch_and_local_updates_refuse_non_finite_targets():
+    from handoffq.core.channel import MessageBatch
+
+    agent = ICQAgent(0, (2,), (0, 1), gamma=0.99, n_local=2, schedule=StepSize("constant", 1.0))
+    agent.start_batch(2)
+    slots = np.array([0, 1])
+    agent.decide_batch(slots, np.array([[0], [1]]), np.ones((2, 2), bool))
+    before = _agent_state(agent)
+    with pytest.raises(NonFiniteQError):
+        agent.receive_batch(slots, MessageBatch(np.array([1e308, 0.0]), np.array([1, 1]), np.array([1e308, 0.0])))
+    assert _agent_state(agent) == before and agent.has_pending_batch(slots).all()
+    agent.decide_local((0,), key="l")
+    before = _agent_state(agent)
+    with pytest.raises(NonFiniteQError):
+        agent.after_local(float("inf"), None, (0, 1), key="l")
+    assert _agent_state(agent) == before
+
+
+def test_routing_agent_fast_path_refuses_non_finite_targets():
+    from handoffq.router.learners import Tabular, make_agent
+
+    agent = make_agent(Tabular(), 2, 0.99, Exploration(epsilon=0.0), seed=0)
+    agent.decide((0,), (0, 1), key="k")
+    before = _agent_state(agent)
+    with pytest.raises(NonFiniteQError):
+        agent.receive(HandoffMessage(1e308, 1, 1e308), key="k")
+    assert _agent_state(agent) == before

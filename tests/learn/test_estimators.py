@@ -62,6 +62,32 @@ def test_make_estimator_rejects_unknown():
         make_estimator("forest", (2,), 2)
 
 
+def test_tabular_refuses_a_step_to_a_non_finite_value():
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = TabularEstimator((2,), 2)
+    est.table[0, 1] = -1.7e308
+    with pytest.raises(NonFiniteQError):
+        est.update((0,), 1, 1.7e308, 1.0)
+    with pytest.raises(NonFiniteQError):
+        est.update_batch(np.array([[0], [1]]), np.array([1, 0]), np.array([1.7e308, 1.0]), np.array([1.0, 1.0]))
+    assert est.table.tolist() == [[0.0, -1.7e308], [0.0, 0.0]]  # neither update wrote anything
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_mlp_refuses_targets_beyond_float32_and_keeps_its_weights(optimizer):
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = MLPEstimator((3,), 2, width=8, optimizer=optimizer, seed=0)
+    before = [p.detach().clone() for p in est.net.parameters()]
+    for target in (1e39, float("nan"), 1e30):
+        with pytest.raises(NonFiniteQError):
+            est.update((1,), 0, target, 1.0)
+    assert all((p == b).all() for p, b in zip(est.net.parameters(), before))
+    assert np.isfinite(est.values((1,))).all()
+    est.update((1,), 0, 1.0, 1.0)  # still usable
+
+
 def test_tabular_bincount_grouping_equals_sorting():
     """Small tables group duplicate pairs with bincount, large ones with np.unique: same update."""
     rng = np.random.default_rng(0)
@@ -85,3 +111,17 @@ def test_make_estimator_builds_the_ntk_mlp():
 
     est = make_estimator("ntk_mlp", (4,), 3, seed=1, width=8)
     assert isinstance(est, NTKMLPEstimator) and est.values((2,)).shape == (3,)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_ntk_mlp_refuses_a_step_to_non_finite_weights(optimizer):
+    from handoffq.learn.targets import NonFiniteQError
+
+    est = make_estimator("ntk_mlp", (4,), 3, seed=1, width=8, optimizer=optimizer)
+    before = [w.copy() for w in est.weights]
+    for target in (float("nan"), 1e300):
+        with pytest.raises(NonFiniteQError):
+            est.update((1,), 0, target, 1.0)
+    assert all(np.array_equal(w, b) for w, b in zip(est.weights, before))
+    est.update((1,), 0, 1.0, 1.0)  # still usable
+    assert np.isfinite(est.values((1,))).all()

@@ -68,3 +68,32 @@ def test_check_router_names_the_undeclared_successor():
     r.add_agent("a", successors=["b"])
     with pytest.raises(RouterError, match="agent 'a' hands off to 'b', which is not declared"):
         check_router(r)
+
+
+def test_check_env_accepts_a_router_and_runs_on_every_router_before_its_first_task(monkeypatch):
+    import handoffq
+    import handoffq.core.check as core_check
+    from handoffq.core.check import DeclarationReport
+
+    bad = Router(diagnostics=False)
+    bad.add_agent("a", successors=["ghost", END])
+    with pytest.raises(RouterError, match="'ghost', which is not declared"):
+        handoffq.check_env(bad)
+    loop = Router(diagnostics=False)
+    loop.add_agent("a", successors=["a"])
+    assert handoffq.check_env(loop) == DeclarationReport(tuple(loop.check_declaration()))
+    assert "no agent has END" in handoffq.check_env(loop).notes[0]
+
+    seen: list[object] = []
+    real = core_check.check_env
+    monkeypatch.setattr(core_check, "check_env", lambda obj, *a, **k: seen.append(obj) or real(obj, *a, **k))
+    r = Router(diagnostics=False)
+    r.add_agent("a", successors=[END])
+    r.start_task().abandon()
+    r.start_task().abandon()
+    assert seen == [r]  # once, when the first task starts
+    r.add_agent("b", successors=[END])
+    r.start_task().abandon()
+    assert seen == [r, r]  # and again after the declaration changed
+    with pytest.raises(RouterError, match="not declared"):
+        bad.start_task()

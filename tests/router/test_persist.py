@@ -119,3 +119,20 @@ def test_other_load_errors(tmp_path):
     back = Router.load(tmp_path, mode="serve", epsilon=0.5)
     assert back.mode == "serve" and back.agents["classifier"].exploration.epsilon == 0.5
     assert END in back.agents["finisher"].successors
+
+
+def test_autosave_keeps_updates_learned_in_abandoned_tasks(tmp_path):
+    r = Router(seed=0, diagnostics=False, autosave=tmp_path)
+    r.add_agent("a", observe=lambda x: 0, successors=["b", END])
+    r.add_agent("b", observe=lambda x: 0, successors=[END])
+    t = r.start_task()
+    t.next("a", 0, chosen=END)
+    t.finish(0.0)
+    for _ in range(5):  # a learns from b's report, then the task is dropped before b's decision is judged
+        t = r.start_task()
+        t.next("a", 0, chosen="b")
+        t.next("b", 0, cost=0.5)
+        t.abandon()
+    crashed = Router.load(tmp_path, observe={"a": lambda x: 0, "b": lambda x: 0})
+    assert crashed.explain("a", 0).visits == r.explain("a", 0).visits == {"b": 5, END: 1}
+    assert crashed.explain("a", 0).q == r.explain("a", 0).q

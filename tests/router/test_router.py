@@ -324,3 +324,77 @@ def test_mlp_router_learns_a_view_dependent_successor_from_numeric_views():
             agent = task.next(agent, ticket, cost=0.01)
         task.finish(1.0 if (path[1] if len(path) > 1 else END) == best[ticket["topic"]] else 0.0)
     assert {k: r.explain("triage", {"topic": k}).choice for k in topics} == best
+
+
+def _task_state(r: Router, t) -> tuple:  # type: ignore[no-untyped-def]
+    """What a failed call must leave as it was: the task, every agent's learner, the open tasks."""
+    import pickle
+
+    learners = {n: pickle.dumps((a.state_dict(), sorted(map(repr, a.agent._pending)))) for n, a in r.agents.items()}
+    return (t.cost, list(t.path), t.handoffs, t.expected, t._last, [list(x) for x in t._trace], learners,
+            r.open_tasks())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"chosen": "nope"}, "'nope' is not one of its successors"),
+        ({"chosen": "c", "allowed": [END]}, "not among the allowed"),
+        ({"allowed": ["zzz"]}, "allowed successor 'zzz'"),
+        ({"allowed": []}, "must not be empty"),
+        ({"cost": 1.7e308}, "cost_weight \\* cost"),
+    ],
+)
+def test_a_failed_next_changes_nothing_and_the_task_goes_on(kwargs, match):
+    r = _pipeline(cost_weight=2.0)
+    rec = Recorder()
+    r.add_listener(rec)
+    art = {"a": 0, "b": 0, "c": 0}
+    t = r.start_task()
+    assert t.next("a", art, chosen="b") == "b"
+    before = _task_state(r, t)
+    for _ in range(2):  # a retry with the same mistake fails the same way, still changing nothing
+        with pytest.raises(RouterError, match=match):
+            t.next("b", art, **kwargs)
+        assert _task_state(r, t) == before and rec.messages == []
+    assert t.next("b", art, cost=1.0, chosen=END) == END
+    out = t.finish(1.0)
+    assert out.path == ("a", "b") and out.cost == 1.0 and r.open_tasks() == []
+    assert [m[:2] for m in rec.messages] == [("a", "b"), ("b", END)]
+
+
+def test_a_non_finite_update_in_next_is_refused_and_changes_nothing():
+    from handoffq.learn.targets import NonFiniteQError
+
+    r = _pipeline(cost_weight=1.0)
+    art = {"a": 0, "b": 0, "c": 0}
+    first = r.start_task()  # b sees its view once (a new view is stored before the update is tried)
+    first.next("a", art, chosen="b")
+    first.next("b", art, chosen=END)
+    first.finish(0.0)
+    t = r.start_task()
+    t.next("a", art, chosen="b")
+    r.agents["b"].agent.q.table[0, :] = 1.7e308  # v = 1.7e308: R + gamma * v overflows at a's update
+    before = _task_state(r, t)
+    with pytest.raises(NonFiniteQError):
+        t.next("b", art, cost=-1.7e308)
+    assert _task_state(r, t) == before
+    assert np.isfinite(r.agents["a"].agent.q.table).all()
+
+
+def test_finish_refuses_cost_after_end_instead_of_ignoring_it():
+    r = _pipeline()
+    t = r.start_task()
+    assert t.next("a", {"a": 0}, chosen=END) == END
+    with pytest.raises(RouterError, match="chose END"):
+        t.finish(1.0, cost=3.0)
+    assert t.finish(1.0).cost == 0.0
+
+
+def test_propose_leaves_the_learners_generator_alone():
+    r = _pipeline(epsilon=0.5)
+    t = r.start_task()
+    rng = r.agents["a"].agent.rng
+    state = rng.bit_generator.state
+    picks = {t.propose("a", {"a": 0}) for _ in range(20)}
+    assert rng.bit_generator.state == state and len(picks) == 1

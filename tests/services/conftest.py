@@ -47,12 +47,14 @@ def demo_options(net: Net, tmp: Path, name: str, **kw: Any) -> ServiceOptions:
     """Options of one service of the demo pipeline (``judge`` or one of ``demo.AGENTS``); ``kw`` overrides."""
     if name == "judge":
         base: dict[str, Any] = dict(role="judge", judge="handoffq.services.demo:judge",
-                                    accept_from=list(demo.AGENTS), work_threads=0)
+                                    accept_from=list(demo.AGENTS), work_threads=0,
+                                    peers={a: net.url[a] for a in demo.AGENTS if a in net.url})
         return ServiceOptions("judge", tmp / "ckpt", **{**base, **kw})
     succ = demo.SUCCESSORS[name]
     preds = [a for a, s in demo.SUCCESSORS.items() if name in s] + (["client"] if name == "triage" else [])
+    replies_to = {p: net.url[p] for p in preds if p in net.url}  # predecessors it replies to
     base = dict(work=f"handoffq.services.demo:{name}", observe="handoffq.services.demo:kind_view",
-                successors=succ, peers={s: net.url[s] for s in succ if s != END_LABEL},
+                successors=succ, peers={**replies_to, **{s: net.url[s] for s in succ if s != END_LABEL}},
                 end=("judge", net.url["judge"]), accept_from=preds, work_threads=0, cost_weight=0.05)
     return ServiceOptions(name, tmp / "ckpt", **{**base, **kw})
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,8 @@ def _compose_file(tmp: Path, successors: dict[str, list[str]] | None = None, **p
     for port, (name, names) in zip(ports[1:], successors.items(), strict=False):
         succ = ", ".join('"END"' if s == END_LABEL else f'"{s}"' for s in names)
         lines += [f"[agents.{name}]", f"port = {port}", f'work = "handoffq.services.demo:{name}"',
-                  'observe = "handoffq.services.demo:kind_view"', f"successors = [{succ}]"]
+                  'observe = "handoffq.services.demo:kind_view"', f"successors = [{succ}]",
+                  f'audit = "{name}.audit.jsonl"']
     path = tmp / "pipeline.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -49,10 +52,17 @@ def test_compose_file_links_peers_keys_and_predecessors(tmp_path: Path) -> None:
     assert triage.accept_from == [CLIENT] and review.accept_from == ["code", "math", "triage"]
     assert judge.role == "judge" and judge.accept_from == ["code", "math", "review"]
     assert review.successors == [END_LABEL, "math"] and review.checkpoint_dir == tmp_path / "ckpt"
+    # replies go to addresses from this file: every predecessor is a peer (the client never asks for one)
+    assert set(review.peers) == {"code", "math", "triage"} and review.peers["triage"] == triage.base_url
+    assert set(judge.peers) == {"code", "math", "review"}
     pipeline = Pipeline(tmp_path / "pipeline.toml", restart=False)
     ring = pipeline.ring("triage")
     assert ring.peers() == sorted([CLIENT, "code", "judge", "math", "review"])
     assert ring.key("math") == pipeline.ring("math").key("triage") != ring.key("review")
+    # each child holds only the keys of the peers it talks to, not every pair's
+    assert pipeline.ring("judge").peers() == ["code", "math", "review"]
+    assert pipeline.ring(CLIENT).peers() == ["triage"]
+    assert pipeline.ring("code").peers() == ["judge", "review", "triage"]
 
 
 @pytest.mark.parametrize(("text", "match"), [
@@ -103,7 +113,11 @@ def test_kill_9_of_a_service_mid_run_loses_nothing(tmp_path: Path) -> None:
     decisions = sum(c.get("decisions", 0) for c in agents)
     updates = sum(c.get("updates", 0) for c in agents)
     assert decisions == updates >= n  # no update lost
-    assert sum(c.get("repeat_updates", 0) for c in agents) == 0  # none applied twice
+    assert sum(c.get("repeat_updates", 0) for c in agents) == 0  # none applied twice, by the services' count
+    applied = Counter((r["to"], r["handoff"]) for a in ("triage", "math")
+                      for r in map(json.loads, (tmp_path / f"{a}.audit.jsonl").read_text().splitlines())
+                      if r["event"] == "applied")
+    assert max(applied.values()) == 1 and 0 < sum(applied.values()) <= updates  # ... and by the audit logs
     assert stats["judge"]["counters"]["tasks_finished"] == n and stats["judge"]["counters"]["accepted"] == n
     assert (tmp_path / "ckpt" / "triage.ckpt").exists()
 
@@ -116,3 +130,23 @@ def test_a_service_that_cannot_start_fails_the_launch_at_once(tmp_path: Path) ->
     with pytest.raises(RuntimeError, match="'triage' exited with status 2"):
         pipeline.start(timeout=60)
     assert all(p.poll() is not None for p in pipeline.procs.values())
+
+
+def test_a_service_that_keeps_failing_is_restarted_with_backoff_then_given_up(tmp_path: Path, capfd: Any) -> None:
+    path = _compose_file(tmp_path, {"triage": [END_LABEL]})
+    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    pipeline = Pipeline(path, env=env, log_level="warning", restart_backoff=0.05, max_restarts=2)
+    pipeline.start(timeout=60)
+    try:
+        (tmp_path / "ckpt").mkdir(exist_ok=True)
+        (tmp_path / "ckpt" / "triage.ckpt").write_bytes(b"not a snapshot")  # every restart now fails
+        pipeline.kill("triage")
+        wait_for(lambda: "triage" in pipeline.gave_up, timeout=60, what="the launcher to give up")
+        assert pipeline.restarts["triage"] == 2 and pipeline.restarts["judge"] == 0
+        reason = pipeline.gave_up["triage"]
+        assert "exited 3 times in a row" in reason and "cannot read snapshot" in reason and "\n" not in reason
+        assert pipeline.procs["judge"].poll() is None  # the others keep running
+    finally:
+        pipeline.stop()
+    err = capfd.readouterr().err
+    assert "restarting in 0.05 s" in err and "restarting in 0.1 s" in err  # the delay doubles

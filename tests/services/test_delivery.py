@@ -70,3 +70,65 @@ def test_a_permanent_refusal_is_logged_and_dropped(caplog):
     sender = _sender(lambda r: httpx.Response(401, json={"status": "rejected", "reason": "bad_signature"}), key)
     assert asyncio.run(sender.deliver(MSG)) is False
     assert sender.attempts == 1 and "rejected for good" in caplog.text and key.hex() not in caplog.text
+
+
+@pytest.mark.parametrize("policy", [RetryPolicy(base_s=0.001, max_s=0.002, max_attempts=5),
+                                    RetryPolicy(base_s=0.001, max_s=0.002, give_up_s=0.05)])
+def test_a_message_to_a_dead_peer_is_given_up_counted_and_logged(policy, caplog):
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    sender = Sender("a", KeyRing({"b": bytes.fromhex(new_key())}), httpx.AsyncClient(transport=httpx.MockTransport(
+        handler)), retry=policy)
+    assert asyncio.run(asyncio.wait_for(sender.deliver(MSG), 10)) is False
+    assert sender.gave_up == 1 and "gave up reply reply:t#1 to b" in caplog.text
+    if policy.max_attempts:
+        assert sender.attempts == 5
+
+
+def test_an_old_message_is_given_up_by_its_creation_time_across_restarts():
+    import dataclasses
+    import time
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"status": "rejected", "reason": "busy"})
+
+    sender = Sender("a", KeyRing({"b": bytes.fromhex(new_key())}), httpx.AsyncClient(transport=httpx.MockTransport(
+        handler)), retry=RetryPolicy(give_up_s=60.0))
+    old = dataclasses.replace(MSG, created=time.time() - 61.0)  # owed since before a restart
+    assert asyncio.run(sender.deliver(old)) is False and sender.attempts == 1
+    assert OutMessage.from_record(old.to_record()) == old
+
+
+def test_a_failing_peer_gets_only_its_probe_slots():
+    in_flight = {"b": 0, "c": 0}
+    peak = {"b": 0, "c": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        peer = json.loads(request.content)["to"]
+        in_flight[peer] += 1
+        peak[peer] = max(peak[peer], in_flight[peer])
+        await asyncio.sleep(0.01)
+        in_flight[peer] -= 1
+        if peer == "b":
+            return httpx.Response(503, json={"status": "rejected", "reason": "busy"})
+        return httpx.Response(200, json={"status": "applied"})
+
+    async def run() -> Sender:
+        keys = KeyRing({"b": bytes.fromhex(new_key()), "c": bytes.fromhex(new_key())})
+        sender = Sender("a", keys, httpx.AsyncClient(transport=httpx.MockTransport(handler)), max_in_flight=8,
+                        retry=RetryPolicy(base_s=0.001, max_s=0.002, max_attempts=6), failing_probes=2)
+        to_b = [OutMessage(f"reply:t#{i}", "reply", "b", "http://b", {**MSG.fields, "handoff": f"t#{i}"})
+                for i in range(20)]
+        dead = asyncio.gather(*(sender.deliver(m) for m in to_b))
+        await asyncio.sleep(0.1)  # b has failed by now: its retries go through 2 probe slots
+        peak["b"] = 0
+        ok = await asyncio.gather(*(sender.deliver(OutMessage(f"reply:u#{i}", "reply", "c", "http://c",
+                                                              {**MSG.fields, "handoff": f"u#{i}"}))
+                                    for i in range(8)))
+        assert all(ok) and sender.failing_peers() == ["b"]
+        await dead
+        return sender
+
+    sender = asyncio.run(run())
+    assert peak["b"] <= 2 and peak["c"] >= 4 and sender.gave_up == 20

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pickle
 
-from handoffq.router import END, AgentNode
+import pytest
+
+from handoffq.router import END, AgentNode, UnseenViewError, UnseenViewWarning
 from handoffq.services.hosting import HostedNode, weakest_mode
 
 
@@ -19,7 +21,8 @@ def test_modes_as_the_router():
     assert weakest_mode("train", "frozen") == "frozen" and weakest_mode("serve", "train") == "serve"
     obs = h.observe("x", "frozen")
     assert obs == [-1]  # a frozen task adds no view
-    assert h.decide("k", obs, "frozen") == ("b", False)
+    with pytest.warns(UnseenViewWarning):  # no fallback: the first successor, with the router's warning
+        assert h.decide("k", obs, "frozen") == ("b", False)
     obs = h.observe("x", "train")
     _k, recorded = h.decide("k", obs, "train")
     assert recorded and h.node.pending() == 1
@@ -41,3 +44,31 @@ def test_restore_rebuilds_waiting_decisions_and_keeps_counters():
     for key, _, _ in waiting:
         fresh.learn(key, 0.0, 1, 0.0)
     assert fresh.node.pending() == 0
+
+
+def _full_table_node(**policy) -> HostedNode:  # type: ignore[no-untyped-def]
+    """A node with 16 views: the table's first capacity, so its last row is a real view (which
+    the tests make prefer 'b'); a view never seen must not borrow that row."""
+    h = HostedNode(AgentNode("a", ["b", END], seed=0, **policy))
+    for i in range(16):
+        _k, recorded = h.decide(f"k{i}", h.observe(f"v{i}", "train"), "train")
+        assert recorded
+        h.learn(f"k{i}", 0.0, 1, 0.0)
+    return h
+
+
+@pytest.mark.parametrize("mode", ["frozen", "serve"])
+def test_unseen_views_go_to_the_fallback_and_send_the_initial_value(mode):
+    h = _full_table_node(unseen="fallback", fallback=END)
+    h.node.agent.q.table[15] = [5.0, 0.0]
+    obs = h.observe("never seen", mode)
+    assert obs == [-1]
+    assert h.decide("x", obs, mode) == (END, False)
+    assert h.value(obs) == 0.0  # the initial value, not row -1's 5.0
+    assert h.node.pending() == 0
+
+
+def test_unseen_views_raise_under_the_error_policy():
+    h = _full_table_node(unseen="error")
+    with pytest.raises(UnseenViewError):
+        h.observe("never seen", "frozen")

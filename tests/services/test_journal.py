@@ -52,3 +52,45 @@ def test_foreign_or_broken_snapshots_are_refused(tmp_path):
     (tmp_path / "c.ckpt").write_bytes(b"garbage")
     with pytest.raises(JournalError, match="cannot read"):
         Journal(tmp_path, "c").load()
+
+
+def test_a_pickled_snapshot_is_refused_without_running_it(tmp_path):
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (marker.write_text, ("pwned",))
+
+    (tmp_path / "a.ckpt").write_bytes(pickle.dumps({"format": "handoffq-service-1", "x": Payload()}))
+    with pytest.raises(JournalError, match="cannot read snapshot"):
+        Journal(tmp_path, "a").load()
+    assert not marker.exists()
+
+
+def test_snapshots_hold_no_pickle_and_come_back_exactly(tmp_path):
+    import numpy as np
+
+    state = {"node": {"table": np.arange(6.0).reshape(3, 2), "rng": {"state": 2**127 + 5, "inc": 3}},
+             "pending": {"t#1": {"obs": [0], "k": "__end__"}}, "views": [("a", 1)],
+             "inbox": {"t#0": {"artifact": {"__array__": "not an array", "x": [1.5, None]}}}}
+    Journal(tmp_path, "a").snapshot(state)
+    with np.load(tmp_path / "a.ckpt", allow_pickle=False) as npz:  # readable with pickle off
+        assert "__meta__" in npz.files
+    back, _ = Journal(tmp_path, "a").load()
+    assert np.array_equal(back["node"]["table"], state["node"]["table"])
+    assert back["node"]["rng"] == state["node"]["rng"] and back["views"] == [("a", 1)]
+    assert back["pending"] == state["pending"] and back["inbox"] == state["inbox"]
+
+
+def test_a_corrupt_record_in_the_middle_refuses_to_start(tmp_path):
+    j = Journal(tmp_path, "a")
+    for i in range(3):
+        j.append({"op": "x", "i": i})
+    j.close()
+    data = j.journal_path.read_bytes()
+    j.journal_path.write_bytes(data.replace(b'"i":1', b'"i":7'))
+    with pytest.raises(JournalError, match="record 2 is corrupt and 1 readable record"):
+        Journal(tmp_path, "a").load()
+    assert j.journal_path.read_bytes() == data.replace(b'"i":1', b'"i":7')  # nothing cut off

@@ -53,7 +53,7 @@ def test_services_learn_the_routers_routing_in_the_same_budget(local: Any, tmp_p
     outcomes = tmp_path / "outcomes.jsonl"
     local.start(demo_options(net, tmp_path, "judge", outcomes=outcomes), net.socks["judge"], keys=net.ring("judge"))
     for name in demo.AGENTS:
-        # the router seeds each agent's learner from its seed and the agent's name, as build_node does
+        # the router mixes its seed with each agent's name, as build_node does (agent_seed)
         opts = demo_options(net, tmp_path, name, forward=forward, seed=seed, epsilon=SETTINGS["epsilon"],
                             cost_weight=SETTINGS["cost_weight"], gamma=SETTINGS["gamma"])
         local.start(opts, net.socks[name], keys=net.ring(name), node_factory=node_factory)

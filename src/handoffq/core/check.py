@@ -14,19 +14,25 @@ message naming the method, the agent and the value at fault:
 * termination is reachable: every episode ends (terminated or truncated) within
   ``max_handoffs`` handoffs under random choices;
 * seeding: ``reset(seed)`` twice gives the same first observations.
+
+An object that is not an environment but a *declaration* of agents - anything with a
+``check_declaration()`` method, such as a :class:`handoffq.Router` - is checked by that
+method instead (it raises on an error and returns its warnings): its agents run in the
+user's code, so there is nothing to play. The router runs this on itself when its first task
+starts.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, overload, runtime_checkable
 
 import numpy as np
 
 from handoffq.core.env import EnvError, LocalStep, Transition
 
-__all__ = ["EnvReport", "check_env"]
+__all__ = ["Declaration", "DeclarationReport", "EnvReport", "check_env"]
 
 _METHODS = ("reset", "observe", "obs_nvec", "candidates", "admissible", "step")
 
@@ -40,6 +46,21 @@ class EnvReport:
     local_steps: int
     terminated: int
     truncated: int
+
+
+@runtime_checkable
+class Declaration(Protocol):
+    """A declaration of agents that checks itself (e.g. a :class:`handoffq.Router`)."""
+
+    def check_declaration(self) -> list[str]:
+        """Raise on an error in the declaration (naming the agent); return warnings."""
+
+
+@dataclass(frozen=True)
+class DeclarationReport:
+    """What :func:`check_env` found on a :class:`Declaration`: its warnings (errors raise)."""
+
+    notes: tuple[str, ...]
 
 
 def _fail(msg: str) -> None:
@@ -168,12 +189,29 @@ def _first_obs(env: Any, seed: int, n: int) -> tuple[int, tuple[int, ...]]:
     return i, _check_obs(env, i)
 
 
-def check_env(env: Any, episodes: int = 5, max_handoffs: int = 10_000, seed: int = 0) -> EnvReport:
+@overload
+def check_env(env: Declaration, episodes: int = ..., max_handoffs: int = ..., seed: int = ...) -> DeclarationReport:
+    ...
+
+
+@overload
+def check_env(env: Any, episodes: int = ..., max_handoffs: int = ..., seed: int = ...) -> EnvReport:
+    ...
+
+
+def check_env(
+    env: Any, episodes: int = 5, max_handoffs: int = 10_000, seed: int = 0
+) -> EnvReport | DeclarationReport:
     """Check that ``env`` implements the handoffq environment protocol (see the module docstring).
 
     Raises :class:`~handoffq.core.env.EnvError` at the first problem; returns an
-    :class:`EnvReport` of what was played otherwise.
+    :class:`EnvReport` of what was played otherwise. A :class:`Declaration` (an object with a
+    ``check_declaration()`` method, e.g. a router) is checked by that method instead: its
+    errors raise, its warnings come back in a :class:`DeclarationReport`.
     """
+    check = getattr(env, "check_declaration", None)
+    if callable(check):
+        return DeclarationReport(tuple(str(n) for n in check()))
     n = _check_protocol(env)
     _check_agent_spaces(env, n)
     if _first_obs(env, seed, n) != _first_obs(env, seed, n):

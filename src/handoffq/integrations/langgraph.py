@@ -25,6 +25,13 @@ itself is unchanged); :meth:`LangGraphRouter.node` wraps a node so that it retur
 ``Command(update=..., goto=<router's choice>)``. Both report the node's cost and duration
 (from a state key or a function) and take the router's choice.
 
+Both route on the state *after* LangGraph's reducers: a conditional edge reads the state
+LangGraph has already reduced; :meth:`~LangGraphRouter.node` must decide inside the node, so it
+applies the reducers of the state schema itself (``Annotated[list, operator.add]``,
+``add_messages``, ... - LangGraph's rule: the last metadata item, a two-argument callable). It
+finds the schema from ``state_schema=`` or from the annotation of the node function's first
+parameter; without either, update keys replace state keys.
+
 Checkpointers: routing decisions are written with the node's results, so an interrupted
 thread resumed from its checkpoint does not route again; the router's pending decision waits
 for it in memory. (After a process restart the router has no record of the thread: its next
@@ -33,13 +40,15 @@ report starts a new task, and the decision made before the restart is not learne
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from handoffq.router.errors import RouterError
 from handoffq.router.router import Router, Task, TaskOutcome
 
-__all__ = ["LangGraphRouter", "thread_id"]
+__all__ = ["LangGraphRouter", "apply_update", "reducers", "thread_id"]
 
 Measure = str | Callable[[str, Any], float] | None
 
@@ -77,6 +86,63 @@ def _takes_config(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _reducer(hint: Any) -> Callable[[Any, Any], Any] | None:
+    """The reducer of an ``Annotated[T, ..., reducer]`` field (as LangGraph reads it), or None."""
+    meta = getattr(hint, "__metadata__", ())
+    if not meta or not callable(meta[-1]):
+        return None
+    try:
+        params = inspect.signature(meta[-1]).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return meta[-1] if sum(p.kind in positional for p in params) == 2 else None
+
+
+def reducers(schema: Any) -> dict[str, tuple[Callable[[Any, Any], Any], Any]]:
+    """``key -> (reducer, type)`` for the reduced keys of a LangGraph state schema."""
+    try:
+        hints = typing.get_type_hints(schema, include_extras=True)
+    except (TypeError, NameError):
+        return {}
+    out = {}
+    for key, hint in hints.items():
+        fn = _reducer(hint)
+        if fn is not None:
+            out[key] = (fn, typing.get_args(hint)[0])
+    return out
+
+
+def _schema_of(fn: Callable[..., Any]) -> Any:
+    """The annotation of ``fn``'s first parameter (a node's state schema), if it is a class."""
+    try:
+        first = next(iter(inspect.signature(fn).parameters.values()), None)
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (TypeError, ValueError, NameError):
+        return None
+    hint = None if first is None else hints.get(first.name)
+    return hint if isinstance(hint, type) else None
+
+
+def apply_update(state: Mapping[str, Any], update: Mapping[str, Any] | None,
+                 reduce: Mapping[str, tuple[Callable[[Any, Any], Any], Any]]) -> dict[str, Any]:
+    """The state LangGraph will hold after ``update``: reduced keys combined, others replaced."""
+    after = dict(state)
+    for key, value in (update or {}).items():
+        if key not in reduce:
+            after[key] = value
+            continue
+        fn, typ = reduce[key]
+        if key in state:
+            after[key] = fn(state[key], value)
+        else:  # LangGraph starts a reduced channel from its type's empty value
+            try:
+                after[key] = fn(typ(), value)
+            except TypeError:
+                after[key] = value
+    return after
+
+
 class LangGraphRouter:
     """A router in a LangGraph graph.
 
@@ -87,14 +153,17 @@ class LangGraphRouter:
         duration: the node's duration (positive integer), as a state key or a function
             (default 1).
         mode: the mode of the tasks this adapter starts (default: the router's).
+        state_schema: the graph's state schema, whose reducers :meth:`node` applies (default:
+            the annotation of each wrapped node function's first parameter).
     """
 
     def __init__(self, router: Router, *, cost: Measure = None, duration: Measure = None,
-                 mode: Any = None) -> None:
+                 mode: Any = None, state_schema: Any = None) -> None:
         self.router = router
         self.cost = cost
         self.duration = duration
         self.mode = mode
+        self.state_schema = state_schema
 
     # ------------------------------------------------------------------ tasks
     def task(self, config: Mapping[str, Any] | str) -> Task:
@@ -147,15 +216,17 @@ class LangGraphRouter:
 
     def node(self, agent: str, fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
         """Wrap a node ``fn(state) -> update`` so that it returns ``Command(update, goto=...)``
-        with the router's choice, made on the state after the update. Add it with
+        with the router's choice, made on the state after the update and the schema's reducers
+        (see the module docstring). Add it with
         ``graph.add_node(agent, lg.node(agent, fn), destinations=lg.destinations(agent))``."""
         from langgraph.types import Command
 
         self._agent(agent)
+        reduce = reducers(self.state_schema if self.state_schema is not None else _schema_of(fn))
 
         def routed(state: Any, config: Any) -> Any:
             update = fn(state)
-            after = {**state, **(update or {})} if isinstance(state, Mapping) else state
+            after = apply_update(state, update, reduce) if isinstance(state, Mapping) else state
             return Command(update=update, goto=self.route(agent, after, config))
 
         routed.__name__ = f"handoffq_routed_{agent}"

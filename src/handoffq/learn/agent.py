@@ -38,7 +38,7 @@ from handoffq.learn.exploration import (
     masked_max,
 )
 from handoffq.learn.schedules import StepSize
-from handoffq.learn.targets import td_target, td_target_batch
+from handoffq.learn.targets import NonFiniteQError, finite_target, finite_targets, td_target_batch
 
 __all__ = ["ICQAgent", "VisitCounter"]
 
@@ -59,10 +59,11 @@ class VisitCounter:
         self.counts: np.ndarray | None = np.zeros(n_pairs, dtype=np.int64) if n_pairs <= _DENSE_VISITS else None
         self.sparse: dict[tuple[int, ...], int] = {}
 
-    def add(self, obs: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def add(self, obs: np.ndarray, cols: np.ndarray, by: int = 1) -> np.ndarray:
         """Count one visit of each ``(obs[r], cols[r])``; return the counts after counting.
 
-        Duplicate pairs in one call all see the count after the whole batch.
+        Duplicate pairs in one call all see the count after the whole batch. ``by=-1`` takes
+        back the visits of an update that was refused.
         """
         obs = np.asarray(obs, dtype=np.int64).reshape(len(cols), -1)
         cols = np.asarray(cols, dtype=np.int64)
@@ -72,13 +73,14 @@ class VisitCounter:
             else:
                 flat = np.ravel_multi_index(tuple(obs.T), self.obs_nvec) * self.n_actions + cols
             if self.counts.size <= max(4 * len(flat), 4096):  # O(batch + table), no scatter-add
-                self.counts += np.bincount(flat, minlength=self.counts.size)
+                added = np.bincount(flat, minlength=self.counts.size)
+                self.counts += added if by == 1 else by * added
             else:
-                np.add.at(self.counts, flat, 1)
+                np.add.at(self.counts, flat, by)
             return self.counts[flat]
         keys = [(*row, c) for row, c in zip(obs.tolist(), cols.tolist())]
         for k in keys:
-            self.sparse[k] = self.sparse.get(k, 0) + 1
+            self.sparse[k] = self.sparse.get(k, 0) + by
         return np.fromiter((self.sparse[k] for k in keys), dtype=np.int64, count=len(keys))
 
     def state_dict(self) -> dict[str, Any]:
@@ -103,13 +105,20 @@ class _Slots:
         self.obs[slots] = obs
         self.col[slots] = cols
 
-    def take(self, slots: np.ndarray, agent_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def peek(self, slots: np.ndarray, agent_id: int) -> tuple[np.ndarray, np.ndarray]:
         cols = self.col[slots]
         if np.any(cols < 0):
             bad = np.asarray(slots)[cols < 0][:5].tolist()
             raise RuntimeError(f"agent {agent_id} received replies for slots with no pending decision: {bad}")
-        self.col[slots] = -1
         return self.obs[slots], cols
+
+    def clear(self, slots: np.ndarray) -> None:
+        self.col[slots] = -1
+
+    def take(self, slots: np.ndarray, agent_id: int) -> tuple[np.ndarray, np.ndarray]:
+        obs, cols = self.peek(slots, agent_id)
+        self.col[slots] = -1
+        return obs, cols
 
 
 class ICQAgent:
@@ -199,6 +208,27 @@ class ICQAgent:
         t = self.t_local if local else self.t
         return self.schedule(t + np.arange(len(cols)), visits)
 
+    def _regress(self, obs: Sequence[int], col: int, y: float, local: bool = False) -> float:
+        """One update of ``Q`` (or ``Qa``) at ``(obs, col)`` towards the finite target ``y``;
+        if the estimator refuses it (:class:`NonFiniteQError`) the visit is taken back."""
+        est = self._local_q() if local else self.q
+        o, c = np.asarray([obs]), np.asarray([col])
+        alpha = float(self._steps(o, c, local)[0])
+        try:
+            return est.update(obs, col, y, alpha)
+        except NonFiniteQError:
+            (self.local_visits if local else self.visits).add(o, c, by=-1)
+            raise
+
+    def _regress_batch(self, obs: np.ndarray, cols: np.ndarray, y: np.ndarray, local: bool = False) -> None:
+        """Batched :meth:`_regress` (the visits taken back if the estimator refuses)."""
+        est = self._local_q() if local else self.q
+        try:
+            est.update_batch(obs, cols, y, self._steps(obs, cols, local))
+        except NonFiniteQError:
+            (self.local_visits if local else self.visits).add(obs, cols, by=-1)
+            raise
+
     def _bootstrap(self, values: np.ndarray, own_view: OwnView | None) -> np.ndarray:
         """The ``v`` of the targets: the successors' values (overridden by naive baselines)."""
         return values
@@ -239,12 +269,11 @@ class ICQAgent:
         """Regress the pending ``Q(o, k)`` of ``key`` on ``R + gamma**tau * v``; return the TD error."""
         if not isinstance(message, HandoffMessage):
             raise TypeError(f"agent {self.agent_id} accepts only HandoffMessage replies, got {type(message)}")
-        try:
-            obs, col = self._pending.pop(key)
-        except KeyError:
+        if key not in self._pending:
             raise RuntimeError(
                 f"agent {self.agent_id} received a message with no pending handoff (key {key!r})"
-            ) from None
+            )
+        obs, col = self._pending[key]
         view = None
         if own_view is not None:
             view = OwnView(
@@ -253,9 +282,9 @@ class ICQAgent:
                 np.ones(1, dtype=bool),
             )
         v = float(self._bootstrap(np.asarray([message.value]), view)[0])
-        y = td_target(message.reward, message.duration, v, self.gamma)
-        alpha = float(self._steps(np.asarray([obs]), np.asarray([col]))[0])
-        err = self.q.update(obs, col, y, alpha)
+        y = finite_target(message.reward, message.duration, v, self.gamma, f"agent {self.agent_id}")
+        err = self._regress(obs, col, y)  # NonFiniteQError: nothing changed, the decision still waits
+        del self._pending[key]
         self.t += 1
         return err
 
@@ -282,16 +311,16 @@ class ICQAgent:
         self, reward: float, post_obs: Sequence[int] | None, admissible: Sequence[int], key: Key = None
     ) -> float:
         """Regress ``Qa(o, a)`` on ``r + gamma * max_k Q(o', k)`` (``post_obs=None``: ended)."""
-        qa = self._local_q()
-        try:
-            obs, a = self._pending_local.pop(key)
-        except KeyError:
-            raise RuntimeError(f"agent {self.agent_id} has no pending local action (key {key!r})") from None
+        self._local_q()
+        if key not in self._pending_local:
+            raise RuntimeError(f"agent {self.agent_id} has no pending local action (key {key!r})")
+        obs, a = self._pending_local[key]
         boot = 0.0
         if post_obs is not None:
             boot = float(np.max(self.q.values(post_obs)[self.columns(admissible)]))
-        alpha = float(self._steps(np.asarray([obs]), np.asarray([a]), local=True)[0])
-        err = qa.update(obs, a, reward + self.gamma * boot, alpha)
+        y = finite_target(reward, 1, boot, self.gamma, f"agent {self.agent_id} (local action)")
+        err = self._regress(obs, a, y, local=True)
+        del self._pending_local[key]
         self.t_local += 1
         return err
 
@@ -385,10 +414,12 @@ class ICQAgent:
         """Batched :meth:`receive` for the pending decisions of ``slots``."""
         if not isinstance(messages, MessageBatch):
             raise TypeError(f"agent {self.agent_id} accepts only MessageBatch replies, got {type(messages)}")
-        obs, cols = self._slot_store().take(slots, self.agent_id)
+        store = self._slot_store()
+        obs, cols = store.peek(slots, self.agent_id)
         v = self._bootstrap(messages.value, own_view)
-        y = td_target_batch(messages.reward, messages.duration, v, self.gamma)
-        self.q.update_batch(obs, cols, y, self._steps(obs, cols))
+        y = finite_targets(td_target_batch(messages.reward, messages.duration, v, self.gamma), f"agent {self.agent_id}")
+        self._regress_batch(obs, cols, y)
+        store.clear(slots)
         self.t += len(slots)
 
     def decide_local_batch(self, slots: np.ndarray, obs: np.ndarray, greedy: bool = False) -> np.ndarray:
@@ -410,12 +441,15 @@ class ICQAgent:
         terminated: np.ndarray,
     ) -> None:
         """Batched :meth:`after_local`."""
-        qa = self._local_q()
-        obs, acts = self._slot_store(local=True).take(slots, self.agent_id)
+        self._local_q()
+        store = self._slot_store(local=True)
+        obs, acts = store.peek(slots, self.agent_id)
         boot = masked_max(self.q.values_batch(post_obs), post_mask)
         boot = np.where(np.asarray(terminated, dtype=bool), 0.0, boot)
-        y = np.asarray(rewards, dtype=float) + self.gamma * boot
-        qa.update_batch(obs, acts, y, self._steps(obs, acts, local=True))
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = np.asarray(rewards, dtype=float) + self.gamma * boot
+        self._regress_batch(obs, acts, finite_targets(y, f"agent {self.agent_id} (local actions)"), local=True)
+        store.clear(slots)
         self.t_local += len(slots)
 
     # ------------------------------------------------------------ checkpoints

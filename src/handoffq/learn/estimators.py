@@ -16,16 +16,19 @@ candidate successors, or its local actions). Three implementations:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from handoffq.core.env import obs_size
+from handoffq.learn.targets import NonFiniteQError
 
 __all__ = ["Estimator", "MLPEstimator", "TabularEstimator", "make_estimator"]
 
 _DENSE_LIMIT = 20_000_000  # table entries above which the tabular estimator uses a dict
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 @runtime_checkable
@@ -105,10 +108,19 @@ class TabularEstimator:
         return np.stack([self._row(int(i)) for i in idx]) if len(idx) else np.zeros((0, self.n_actions))
 
     def update(self, obs: Sequence[int], action: int, target: float, step_size: float) -> float:
-        """``Q <- Q + step_size * (target - Q)``; returns the TD error."""
+        """``Q <- Q + step_size * (target - Q)``; returns the TD error.
+
+        Raises :class:`~handoffq.learn.targets.NonFiniteQError` (the table unchanged) if the
+        new value would not be finite.
+        """
         row = self._row(self.index(obs))
-        err = target - row[action]
-        row[action] += step_size * err
+        old = float(row[action])
+        err = target - old
+        new = old + step_size * err
+        if not math.isfinite(new):
+            raise NonFiniteQError(f"Q{tuple(obs)}[{action}] = {old!r} stepped towards {target!r} is not finite; "
+                                  "the update was refused")
+        row[action] = new
         return float(err)
 
     def update_batch(
@@ -134,13 +146,17 @@ class TabularEstimator:
             mean_a = np.bincount(inv, weights=step_sizes, minlength=len(uniq)) / counts
         # c updates at rate a each shrink the error by (1-a)^c: use that as the joint step.
         alpha = 1.0 - np.power(1.0 - np.clip(mean_a, 0.0, 1.0), counts)
+        old = self.table.reshape(-1)[uniq] if self.dense else np.array(
+            [self._row(int(u // self.n_actions))[int(u % self.n_actions)] for u in uniq], dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = old + alpha * (mean_t - old)
+        if not np.all(np.isfinite(new)):
+            raise NonFiniteQError("a batch update would store a non-finite Q value; the update was refused")
         if self.dense:
-            q = self.table.reshape(-1)
-            q[uniq] += alpha * (mean_t - q[uniq])
+            self.table.reshape(-1)[uniq] = new
         else:
-            for u, t, a in zip(uniq, mean_t, alpha):
-                row = self._row(int(u // self.n_actions))
-                row[int(u % self.n_actions)] += a * (t - row[int(u % self.n_actions)])
+            for u, v in zip(uniq, new):
+                self._row(int(u // self.n_actions))[int(u % self.n_actions)] = v
 
     def state_dict(self) -> dict[str, Any]:
         """Table contents."""
@@ -277,15 +293,19 @@ class MLPEstimator:
         self, obs: np.ndarray, actions: np.ndarray, targets: np.ndarray, step: float, reduce: str = "mean"
     ) -> np.ndarray:
         torch = self._torch
+        t64 = np.asarray(targets, float)
+        if not np.all(np.abs(t64) <= _F32_MAX):  # also catches NaN
+            raise NonFiniteQError("MLP target(s) not finite in float32; the update was refused")
         x = self.encode(obs)
         q = self.net(x)[torch.arange(len(actions)), torch.as_tensor(actions, dtype=torch.long)]
-        y = torch.as_tensor(np.asarray(targets, float), dtype=torch.float32)
+        y = torch.as_tensor(t64, dtype=torch.float32)
         err = (y - q).detach().numpy()
         sq = 0.5 * (q - y) ** 2
         loss = sq.sum() if reduce == "sum" else sq.mean()
         self.net.zero_grad()
         loss.backward()
         with torch.no_grad():
+            self._check_step(step)
             if self._adam is not None:
                 for group in self._adam.param_groups:
                     group["lr"] = self.lr * step
@@ -297,6 +317,22 @@ class MLPEstimator:
             if self.radius is not None:
                 self._project()
         return err
+
+    def _check_step(self, step: float) -> None:
+        """Refuse (gradients cleared, weights untouched) a step that would leave a non-finite
+        weight or optimiser moment: a non-finite gradient, a squared gradient that overflows
+        (Adam's second moment), or an SGD step whose result overflows."""
+        torch = self._torch
+        for p in self.net.parameters():
+            g = p.grad
+            if g is None:
+                continue
+            ok = bool(torch.isfinite(g).all()) and bool(torch.isfinite(g * g).all())
+            if ok and self._adam is None:
+                ok = bool(torch.isfinite(p - self.lr * step * g).all())
+            if not ok:
+                self.net.zero_grad()
+                raise NonFiniteQError("an MLP step would make a weight non-finite; the update was refused")
 
     def _project(self) -> None:
         torch = self._torch

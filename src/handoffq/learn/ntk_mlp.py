@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from handoffq.core.env import obs_size
+from handoffq.learn.targets import NonFiniteQError
 
 __all__ = ["NTKMLPEstimator"]
 
@@ -86,6 +87,7 @@ class NTKMLPEstimator:
         self.weights = [rng.standard_normal((dims[k] + 1, dims[k + 1])).astype(self.dtype)
                         for k in range(len(dims) - 1)]
         self.theta0 = [w.copy() for w in self.weights]
+        self._limit = float(np.finfo(self.dtype).max)  # the largest finite weight (refused beyond)
         self._scale = [1.0 / np.sqrt(dims[k] + 1) for k in range(len(dims) - 1)]
         self._adam_m = [np.zeros_like(w) for w in self.weights]
         self._adam_v = [np.zeros_like(w) for w in self.weights]
@@ -164,6 +166,9 @@ class NTKMLPEstimator:
         observations of the batch with the per-sample output errors summed per observation."""
         if len(actions) == 0:
             return
+        t = np.asarray(targets, float)
+        if not (float(t.max()) <= self._limit and float(t.min()) >= -self._limit):  # NaN fails both
+            raise NonFiniteQError("NTK-MLP target(s) not finite in the weights' dtype; the update was refused")
         flat = self._flat(obs)
         if self._cache_all:  # one forward over every observation serves values and gradient
             q, acts = self._refresh_table()
@@ -181,9 +186,22 @@ class NTKMLPEstimator:
         np.add.at(g, (inv, actions), err.astype(self.dtype))
         grads = self._backward(g, acts)
         step = self.lr * float(np.mean(step_sizes))
+        self._check_step(grads, step)
         self._apply(grads, step)
         self._table = None
         self._table_acts = None
+
+    def _check_step(self, grads: list[np.ndarray], step: float) -> None:
+        """Refuse (nothing changed) a step that would leave a non-finite weight or Adam moment:
+        a gradient whose squared norm is not finite (inf, NaN, or an overflowing square), or an
+        SGD step that could overflow a weight (bounded by the norms; one dot product per layer)."""
+        gsq = sum(float(np.dot(gr.ravel(), gr.ravel())) for gr in grads)
+        ok = gsq < self._limit  # False for inf and NaN too
+        if ok and self.optimizer != "adam":
+            wsq = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.weights)
+            ok = wsq < self._limit and wsq**0.5 + step * gsq**0.5 < self._limit
+        if not ok:
+            raise NonFiniteQError("an NTK-MLP step would make a weight non-finite; the update was refused")
 
     def _backward(self, g: np.ndarray, acts: list[np.ndarray]) -> list[np.ndarray]:
         grads = [np.empty(0)] * len(self.weights)

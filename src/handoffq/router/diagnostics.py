@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -221,7 +221,8 @@ def check_router(router: Router) -> list[str]:
 
     Raises :class:`~handoffq.router.errors.RouterError` naming the agent for errors (a successor
     that is not declared); returns warnings (no agent can end a task; an agent nobody hands to
-    and that is not an entry). Also the hook for ``handoffq.check_env``: see :func:`_check_env_hook`.
+    and that is not an entry). :meth:`Router.check_declaration` is this, so ``handoffq.check_env``
+    accepts a router.
     """
     names = set(router.agents)
     if not names:
@@ -238,20 +239,4 @@ def check_router(router: Router) -> list[str]:
             "no agent has END among its successors: every task ends by finish() or by the handoff cap "
             f"(max_handoffs={router.max_handoffs}, penalty {router.cap_penalty})"
         )
-    notes.extend(_check_env_hook(router))
     return notes
-
-
-def _check_env_hook(router: Router) -> list[str]:
-    """HOOK(check_env): run ``handoffq.check_env`` on the router when it accepts one.
-
-    ``check_env`` (:mod:`handoffq.core.check`) validates a ``HandoffEnv`` by playing it; a
-    router is not an environment (its agents run in your code), so the checks above are the
-    router's own, and ``check_env`` is called only once it declares ``accepts_router = True``.
-    """
-    from handoffq.core.check import check_env
-
-    if not getattr(check_env, "accepts_router", False):
-        return []
-    result = check_env(router)
-    return list(result) if isinstance(result, Iterable) and not isinstance(result, str) else []

@@ -13,6 +13,7 @@ Both learners are :class:`~handoffq.learn.agent.ICQAgent` (keyed pending decisio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from handoffq.learn.agent import ICQAgent, VisitCounter
 from handoffq.learn.estimators import MLPEstimator, TabularEstimator
 from handoffq.learn.exploration import Exploration, greedy
 from handoffq.learn.schedules import StepSize
-from handoffq.learn.targets import td_target
+from handoffq.learn.targets import NonFiniteQError, finite_target
 from handoffq.router.errors import RouterError
 
 __all__ = [
@@ -164,9 +165,10 @@ class RoutingAgent(ICQAgent):
         low = min(seen)
         return [c for c, n in zip(cols, seen) if n == low] if low < self.try_each else []
 
-    def _pop_pending(self, key: Key) -> tuple[Any, int]:
+    def _peek_pending(self, key: Key) -> tuple[Any, int]:
+        """The pending decision ``key`` (left in place until its update succeeds)."""
         try:
-            return self._pending.pop(key)
+            return self._pending[key]
         except KeyError:
             raise RuntimeError(
                 f"agent {self.agent_id} received a message with no pending handoff (key {key!r})"
@@ -213,17 +215,23 @@ class RoutingAgent(ICQAgent):
         """Regress the pending ``Q(o, k)`` of ``key`` on ``R + gamma**tau * v`` (eq. 5)."""
         if own_view is not None or not self._fast() or not isinstance(message, HandoffMessage):
             return super().receive(message, key, own_view)
-        obs, col = self._pop_pending(key)
-        y = td_target(message.reward, message.duration, message.value, self.gamma)
+        obs, col = self._peek_pending(key)
+        y = finite_target(message.reward, message.duration, message.value, self.gamma, f"agent {self.agent_id}")
         row = int(obs[0])
         counts = self.visits.counts
         assert counts is not None
         flat = row * len(self.candidates) + col
-        counts[flat] += 1
-        alpha = scalar_step(self.schedule, self.t, int(counts[flat]))
+        alpha = scalar_step(self.schedule, self.t, int(counts[flat]) + 1)
         table = self.q.table  # type: ignore[attr-defined]
-        err = y - float(table[row, col])
-        table[row, col] += alpha * err
+        old = float(table[row, col])
+        err = y - old
+        new = old + alpha * err
+        if not math.isfinite(new):
+            raise NonFiniteQError(f"agent {self.agent_id}: Q stepped from {old!r} towards {y!r} is not finite; "
+                                  "the update was refused")
+        table[row, col] = new
+        counts[flat] += 1
+        del self._pending[key]
         self.t += 1
         return err
 
@@ -259,9 +267,10 @@ class VectorAgent(RoutingAgent):
         """Regress the pending ``Q(o, k)`` of ``key`` on ``R + gamma**tau * v`` (eq. 5)."""
         if not isinstance(message, HandoffMessage):
             raise TypeError(f"agent {self.agent_id} accepts only HandoffMessage replies, got {type(message)}")
-        obs, col = self._pop_pending(key)
-        y = td_target(message.reward, message.duration, message.value, self.gamma)
-        err = self.q.update(obs, col, y, float(self.schedule(self.t, 1)))
+        obs, col = self._peek_pending(key)
+        y = finite_target(message.reward, message.duration, message.value, self.gamma, f"agent {self.agent_id}")
+        err = self.q.update(obs, col, y, float(self.schedule(self.t, 1)))  # NonFiniteQError: nothing changed
+        del self._pending[key]
         self.t += 1
         return err
 

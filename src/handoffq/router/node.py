@@ -36,7 +36,7 @@ from handoffq.router.learners import (
 )
 from handoffq.router.views import Vocabulary, describe_view, encode_vector
 
-__all__ = ["NODE_FORMAT", "UNSEEN", "AgentNode", "EncodedView", "UnseenViewWarning", "identity"]
+__all__ = ["NODE_FORMAT", "UNSEEN", "AgentNode", "EncodedView", "UnseenViewWarning", "agent_seed", "identity"]
 
 NODE_FORMAT: Final = 1
 UNSEEN: Final = (-1,)
@@ -48,6 +48,14 @@ UnseenPolicy = Literal["add", "fallback", "error"]
 
 class UnseenViewWarning(UserWarning):
     """An agent routed a view it never saw, with no ``fallback`` configured."""
+
+
+def agent_seed(seed: int, name: str) -> int:
+    """The seed of agent ``name``'s learner from a router's (or a service's) ``seed``: mixed
+    with the name, so that agents seeded alike do not explore with the same stream."""
+    import zlib
+
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % 2**32
 
 
 def identity(artifact: Any) -> Any:
@@ -148,6 +156,14 @@ class AgentNode:
             raise RouterError(f"agent {self.name!r}: allowed successors must not be empty")
         return cols
 
+    def check_choice(self, allowed: Sequence[str] | None = None, chosen: str | None = None) -> list[int]:
+        """Validate ``allowed`` and ``chosen`` as :meth:`choose` would (no state change); return
+        the allowed columns."""
+        cols = self._columns(allowed)
+        if chosen is not None and self.column(chosen) not in cols:
+            raise RouterError(f"agent {self.name!r}: chosen successor {chosen!r} is not among the allowed {allowed}")
+        return cols
+
     def column(self, successor: str) -> int:
         """The column of ``successor`` (a clear error if it is not one)."""
         try:
@@ -231,13 +247,7 @@ class AgentNode:
         :attr:`learning`); ``chosen``: take this successor instead of choosing (a choice made
         elsewhere, learned from as if the node had made it).
         """
-        cols = self._columns(allowed)
-        if chosen is not None:
-            forced = self.column(chosen)
-            if forced not in cols:
-                raise RouterError(
-                    f"agent {self.name!r}: chosen successor {chosen!r} is not among the allowed {allowed}"
-                )
+        cols = self.check_choice(allowed, chosen)
         if obs is UNSEEN:
             if chosen is not None:
                 return chosen

@@ -39,7 +39,7 @@ from handoffq.router.diagnostics import DecisionRecord, ViewDiagnostics, ViewFin
 from handoffq.router.errors import END, RouterError, TaskStateError, display_name
 from handoffq.router.events import RouterListener
 from handoffq.router.learners import LearnerSpec
-from handoffq.router.node import UNSEEN, AgentNode, UnseenPolicy
+from handoffq.router.node import UNSEEN, AgentNode, UnseenPolicy, agent_seed
 
 __all__ = ["Explanation", "Mode", "ModeFlags", "Router", "Task", "TaskOutcome", "mode_flags"]
 
@@ -210,42 +210,54 @@ class Task:
             c = _check_number(cost, "cost", where)
             d = _check_duration(duration, where)
             node = r.agents[agent]
+            node.check_choice(allowed, chosen)
+            own_r = _check_number(-r.cost_weight * c, "cost_weight * cost", where)
             obs = node.view(artifact, add=self._flags.learn and (self._flags.train or node.unseen == "add"))
+            capped = self.handoffs >= r.max_handoffs
+            message = None
+            if self._last is not None:
+                v = 0.0 if capped else node.value(obs, allowed)
+                message = HandoffMessage(v, d, own_r + (r.cap_penalty if capped else 0.0))
+                self._learn(message)  # the first state change; nothing above changed the task
             self.cost += c
             self.path.append(agent)
-            own_r = -r.cost_weight * c
             if r._listeners:
                 for lst in r._listeners:
                     lst.on_report(self, agent, c, d)
-            capped = self.handoffs >= r.max_handoffs
-            if self._last is not None:
-                v = 0.0 if capped else node.value(obs, allowed)
-                self._deliver(HandoffMessage(v, d, own_r + (r.cap_penalty if capped else 0.0)), agent)
+            if message is not None:
+                self._notify(message, agent)
             if capped:
                 self._trace.append([agent, None, END, own_r, d])
                 self._close(r.cap_penalty, capped=True)
                 return END
-            key = (self.id, self.handoffs)
-            succ = node.choose(key, obs, explore=self._flags.explore, allowed=allowed, record=self._flags.learn,
-                               chosen=chosen)
-            recorded = self._flags.learn and obs is not UNSEEN
-            self._last = (agent, key if recorded else None)
-            view_key = obs[0] if node.vocab is not None and obs is not UNSEEN else None
-            self._trace.append([agent, view_key, succ, own_r, d])
-            if succ == END:
-                self.expected = None
-            else:
-                self.expected = succ
-                self.handoffs += 1
-            if r._listeners:
-                for lst in r._listeners:
-                    lst.on_decision(self, agent, succ)
-            return succ
+            return self._decide(node, agent, obs, own_r, d, allowed, chosen)
+
+    def _decide(self, node: AgentNode, agent: str, obs: Any, own_r: float, d: int,
+                allowed: Sequence[str] | None, chosen: str | None) -> str:
+        """``agent`` picks its successor at ``obs`` (arguments already validated)."""
+        r = self.router
+        key = (self.id, self.handoffs)
+        succ = node.choose(key, obs, explore=self._flags.explore, allowed=allowed, record=self._flags.learn,
+                           chosen=chosen)
+        recorded = self._flags.learn and obs is not UNSEEN
+        self._last = (agent, key if recorded else None)
+        view_key = obs[0] if node.vocab is not None and obs is not UNSEEN else None
+        self._trace.append([agent, view_key, succ, own_r, d])
+        if succ == END:
+            self.expected = None
+        else:
+            self.expected = succ
+            self.handoffs += 1
+        if r._listeners:
+            for lst in r._listeners:
+                lst.on_decision(self, agent, succ)
+        return succ
 
     def propose(self, agent: str, artifact: Any, *, allowed: Sequence[str] | None = None) -> str:
         """The successor :meth:`next` would pick for ``agent`` now, without recording anything
-        (explores in train mode; for frameworks that must offer a handoff before the agent is
-        done, then report it with ``next(..., chosen=...)``)."""
+        (explores in train mode, and puts the learner's generator back afterwards; for
+        frameworks that must offer a handoff before the agent is done, then report it with
+        ``next(..., chosen=...)``)."""
         r = self.router
         with r._lock:
             if self.done:
@@ -256,7 +268,14 @@ class Task:
             obs = node.view(artifact, add=False)
             if self.handoffs >= r.max_handoffs and self._last is not None:
                 return END
-            return node.choose(None, obs, explore=self._flags.explore, allowed=allowed, record=False)
+            if node.agent is None:
+                return node.choose(None, obs, explore=self._flags.explore, allowed=allowed, record=False)
+            rng = node.agent.rng.bit_generator
+            saved = rng.state
+            try:
+                return node.choose(None, obs, explore=self._flags.explore, allowed=allowed, record=False)
+            finally:
+                rng.state = saved
 
     def finish(self, reward: float, *, cost: float = 0.0, duration: int = 1) -> TaskOutcome:
         """The task's outcome: ``reward`` reaches its last decision with ``v = 0``.
@@ -277,12 +296,17 @@ class Task:
             rew = _check_number(reward, "reward", where)
             c = _check_number(cost, "cost", where)
             d = _check_duration(duration, where)
+            if self._last is not None and self.expected is None and (c != 0.0 or d != 1):
+                raise RouterError(
+                    f"{where}: {self._last[0]!r} chose END, so no agent is left unreported: give its cost and "
+                    "duration to next(), not finish()"
+                )
             if self._last is not None:
-                if self.expected is None:
-                    self._deliver(HandoffMessage(0.0, 1, rew), END)
-                else:
-                    self.cost += c
-                    self._deliver(HandoffMessage(0.0, d, rew - r.cost_weight * c), self.expected)
+                target = END if self.expected is None else self.expected
+                message = HandoffMessage(0.0, d, _check_number(rew - r.cost_weight * c, "reward - cost", where))
+                self._learn(message)
+                self.cost += c
+                self._notify(message, target)
             return self._close(rew, capped=False)
 
     def abandon(self) -> None:
@@ -295,19 +319,24 @@ class Task:
                 r.agents[self._last[0]].forget(self._last[1])
             self.abandoned = True
             r._open.pop(self.id, None)
+            r._autosave_after(self)  # the predecessors in it learned before it was dropped
             for lst in r._listeners:
                 lst.on_abandon(self)
 
     # ------------------------------------------------------------ internals
-    def _deliver(self, message: HandoffMessage, target: str) -> None:
+    def _learn(self, message: HandoffMessage) -> None:
+        """The last decision learns from ``message`` (raises before any change if it cannot)."""
         assert self._last is not None
         source, key = self._last
-        self._final = message.reward  # the target of the last decision when v = 0 (the task ends)
         if key is not None:
             self.router.agents[source].learn(key, message)
+        self._final = message.reward  # the target of the last decision when v = 0 (the task ends)
+
+    def _notify(self, message: HandoffMessage, target: str) -> None:
+        assert self._last is not None
         if self.router._listeners:
             for lst in self.router._listeners:
-                lst.on_message(self, source, target, message)
+                lst.on_message(self, self._last[0], target, message)
 
     def _close(self, reward: float, *, capped: bool) -> TaskOutcome:
         r = self.router
@@ -356,8 +385,9 @@ class Router:
         learn_in_serve: in serve mode, still learn from feedback (greedy choices).
         diagnostics: warn about views that cannot separate outcomes (True, False, or a
             :class:`~handoffq.router.diagnostics.ViewDiagnostics` with your settings).
-        autosave: a directory: after every ``autosave_every`` finished tasks, each agent that
-            learned writes its own file there (atomically), so a crash loses no finished update.
+        autosave: a directory: after every ``autosave_every`` tasks that ended (finished,
+            capped or abandoned), each agent that learned writes its own file there
+            (atomically), so a crash loses no update of an ended task.
     """
 
     def __init__(
@@ -435,14 +465,12 @@ class Router:
         :class:`~handoffq.router.learners.MLP` with settings); ``unseen``/``fallback``: where a
         never-seen view goes when not learning (see :class:`~handoffq.router.node.AgentNode`).
         """
-        import zlib
-
         if name in self.agents:
             raise RouterError(f"agent {name!r} is already declared")
         node = AgentNode(
             name, successors, observe=observe, learner=learner, gamma=self.gamma,
             exploration=exploration or self.exploration, unseen=unseen, fallback=fallback,
-            seed=(self.seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32,
+            seed=agent_seed(self.seed, name),
         )
         return self.add_node(node)
 
@@ -455,9 +483,17 @@ class Router:
             self._checked = False
         return node
 
+    def check_declaration(self) -> list[str]:
+        """The declaration's own check (errors raise, naming the agent; returns warnings): what
+        ``handoffq.check_env(router)`` runs."""
+        return check_router(self)
+
     def check(self) -> list[str]:
-        """Check the declaration now (errors raise, naming the agent); return warnings."""
-        self.notes = check_router(self)
+        """Run ``handoffq.check_env`` on this router now (errors raise, naming the agent); return
+        warnings. :meth:`start_task` runs it before the first task (and after new agents)."""
+        from handoffq.core.check import check_env
+
+        self.notes = list(check_env(self).notes)
         self._checked = True
         return self.notes
 
@@ -504,7 +540,11 @@ class Router:
             self.diagnostics.record(task.decisions())
             if self.diagnostics.due():
                 self.diagnostics.check(self)
-        if self._autosave is not None and task._flags.learn:
+        self._autosave_after(task)
+
+    def _autosave_after(self, task: Task) -> None:
+        """Autosave after a finished, capped or abandoned task in which agents learned."""
+        if self._autosave is not None and task._flags.learn and task._trace:
             self._autosave.dirty.update(t[0] for t in task._trace)
             self._autosave.tasks += 1
             if self._autosave.tasks % self._autosave.every == 0:

@@ -32,8 +32,9 @@ def serve_agent(
                                 "(default: the artifact itself)", rich_help_panel=_AGENT),
     successor: list[str] = typer.Option([], "--successor", help="a successor this agent may pick (repeat; "
                                         "__end__ or END hands the task to the judge)", rich_help_panel=_AGENT),
-    peer: list[str] = typer.Option([], "--peer", help="NAME=URL: where successor NAME listens (repeat)",
-                                   rich_help_panel=_NET),
+    peer: list[str] = typer.Option([], "--peer", help="NAME=URL: where peer NAME listens (repeat): every "
+                                   "successor, and every predecessor that asks for replies (replies go only to "
+                                   "these addresses, never to one named in a message)", rich_help_panel=_NET),
     end: str = typer.Option(None, "--end", help="NAME=URL: the judge service that END hands tasks to",
                             rich_help_panel=_NET),
     accept_from: list[str] = typer.Option([], "--accept-from", help="a service allowed to hand off to this one "
@@ -59,7 +60,8 @@ def serve_agent(
                                         rich_help_panel=_LEARN),
     epsilon_min: float = typer.Option(0.0, "--epsilon-min", help="floor of the decayed epsilon",
                                       rich_help_panel=_LEARN),
-    seed: int = typer.Option(0, "--seed", help="seeds the learner and the retry jitter", rich_help_panel=_LEARN),
+    seed: int = typer.Option(0, "--seed", help="seeds the learner (mixed with --name, as the Router mixes its seed "
+                             "with each agent's name) and the retry jitter", rich_help_panel=_LEARN),
     unseen: str = typer.Option("add", "--unseen", help="views never seen when not learning: add, fallback, error",
                                rich_help_panel=_LEARN),
     fallback: str = typer.Option(None, "--fallback", help="successor for unseen views", rich_help_panel=_LEARN),
@@ -67,12 +69,12 @@ def serve_agent(
                                         "learn from replies (as the router)", rich_help_panel=_LEARN),
     mode: str = typer.Option("train", "--mode", help="train (explore, learn), serve (greedy, learn) or frozen "
                              "(greedy, no updates); a task's own mode can only lower it", rich_help_panel=_LEARN),
-    cost_weight: float = typer.Option(0.0, "--cost-weight", help="R = -cost_weight * cost of this agent's work",
-                                      rich_help_panel=_LEARN),
-    max_handoffs: int = typer.Option(32, "--max-handoffs", help="a task handed off more often ends here with "
-                                     "--penalty", rich_help_panel=_LEARN),
-    penalty: float = typer.Option(0.0, "--penalty", help="reward of a task ended by --max-handoffs or by a failing "
-                                  "work/judge", rich_help_panel=_LEARN),
+    cost_weight: float = typer.Option(1.0, "--cost-weight", help="R = -cost_weight * cost of this agent's work "
+                                      "(the Router's default)", rich_help_panel=_LEARN),
+    max_handoffs: int = typer.Option(20, "--max-handoffs", help="a task handed off more often ends here with "
+                                     "--penalty (the Router's max_handoffs)", rich_help_panel=_LEARN),
+    penalty: float = typer.Option(-1.0, "--penalty", help="reward of a task ended by --max-handoffs or by a failing "
+                                  "work/judge (the Router's cap_penalty)", rich_help_panel=_LEARN),
     checkpoint_dir: Path = typer.Option(None, "--checkpoint-dir", help="folder of this service's snapshot and "
                                         "journal (NAME.ckpt, NAME.journal)", rich_help_panel=_REL),
     checkpoint_every: int = typer.Option(5000, "--checkpoint-every", help="snapshot after this many journal "
@@ -83,8 +85,8 @@ def serve_agent(
                                "crash, not only a killed process)", rich_help_panel=_REL),
     inbox_size: int = typer.Option(1024, "--inbox-size", help="handoffs accepted and not yet worked on, at most "
                                    "(then 503: the sender retries)", rich_help_panel=_REL),
-    outbox_size: int = typer.Option(4096, "--outbox-size", help="messages owed to peers, at most (then no new "
-                                    "work is taken)", rich_help_panel=_REL),
+    outbox_size: int = typer.Option(4096, "--outbox-size", help="forward handoffs owed to successors, at most "
+                                    "(then no new work is taken)", rich_help_panel=_REL),
     concurrency: int = typer.Option(64, "--concurrency", help="handoffs worked on at once", rich_help_panel=_REL),
     work_threads: int = typer.Option(8, "--work-threads", help="threads for plain (non-async) work; 0 runs it "
                                      "in the event loop", rich_help_panel=_REL),
@@ -94,6 +96,14 @@ def serve_agent(
                                         rich_help_panel=_REL),
     decision_ttl: float = typer.Option(600.0, "--decision-ttl", help="seconds a delivered decision waits for "
                                        "its reply before it is abandoned", rich_help_panel=_REL),
+    max_magnitude: float = typer.Option(1e9, "--max-magnitude", help="largest |v| and |R| accepted in a reply "
+                                        "(larger: rejected as out_of_range)", rich_help_panel=_REL),
+    reply_quota: int = typer.Option(0, "--reply-quota", help="replies owed to one predecessor at most (more are "
+                                    "dropped, counted; 0: half of --outbox-size)", rich_help_panel=_REL),
+    delivery_ttl: float = typer.Option(300.0, "--delivery-ttl", help="seconds a message is retried before it is "
+                                       "given up (counted, logged)", rich_help_panel=_REL),
+    max_attempts: int = typer.Option(0, "--max-attempts", help="attempts per message before it is given up "
+                                     "(0: only --delivery-ttl limits)", rich_help_panel=_REL),
     retry_base: float = typer.Option(0.02, "--retry-base", help="first retry delay (doubles, with jitter)",
                                      rich_help_panel=_REL),
     retry_max: float = typer.Option(1.0, "--retry-max", help="longest retry delay", rich_help_panel=_REL),
@@ -101,7 +111,8 @@ def serve_agent(
                                   rich_help_panel=_REL),
     audit: Path = typer.Option(None, "--audit", help="JSON-lines log of every reply sent and applied (only "
                                "v, tau, R and ids)", rich_help_panel=_REL),
-    outcomes: Path = typer.Option(None, "--outcomes", help="JSON-lines log of finished tasks (judges)",
+    outcomes: Path = typer.Option(None, "--outcomes", help="JSON-lines log of finished tasks (judges): task, "
+                                  "reward, hops, mode, time, final artifact",
                                   rich_help_panel=_REL),
     compose_file: Path = typer.Option(None, "--compose", help="take every option of --service from this compose "
                                       "file instead (what 'handoffq compose' runs)"),
@@ -135,7 +146,9 @@ def serve_agent(
                 concurrency=concurrency, work_threads=work_threads, max_artifact_bytes=max_artifact_bytes,
                 max_reply_bytes=max_reply_bytes, window=window, checkpoint_every=checkpoint_every,
                 checkpoint_interval=checkpoint_interval, fsync=fsync, forward=forward, a2a=a2a,
-                decision_ttl=decision_ttl, retry_base=retry_base, retry_max=retry_max, timeout=timeout,
+                decision_ttl=decision_ttl, max_magnitude=max_magnitude, reply_quota=reply_quota,
+                delivery_ttl=delivery_ttl, max_attempts=max_attempts,
+                retry_base=retry_base, retry_max=retry_max, timeout=timeout,
                 audit=audit, outcomes=outcomes,
             )
         _run(opts, log_level)
@@ -158,15 +171,26 @@ def _run(opts: object, log_level: str) -> None:
     logging.basicConfig(level=level, format=f"%(asctime)s {opts.name} %(levelname)s %(name)s: %(message)s")
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     service = build_service(opts, http)
+    service.restore()  # before listening: a snapshot or journal that cannot be restored is a one-line error
     app = build_app(service, a2a=opts.a2a, on_shutdown=http.aclose)
-    uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level=log_level, access_log=False,
-                                  lifespan="on", timeout_graceful_shutdown=5)).run()
+    server = uvicorn.Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level=log_level,
+                                           access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+
+    def exit_now() -> None:
+        server.should_exit = True
+
+    service.on_fatal = exit_now
+    server.run()
+    if service.fatal is not None:  # it stopped itself (a journal write failed): a restart recovers
+        typer.echo(f"error: {opts.name}: {service.fatal}", err=True)
+        raise typer.Exit(1)
 
 
 def compose(
     file: Path = typer.Argument(..., help="the compose file (TOML) describing the pipeline"),
 ) -> None:
-    """Start every service of a compose file (restarting any that dies) until interrupted."""
+    """Start every service of a compose file until interrupted, restarting any that dies (with
+    backoff; after 5 failed starts in a row the pipeline stops with the reason)."""
     import signal
     import time
 
@@ -186,12 +210,16 @@ def compose(
     names = ", ".join(f"{n} {pipeline.url(n)}" for n in pipeline.options)
     typer.echo(f"pipeline up: {names}; tasks go to {pipeline.entry} (Ctrl-C stops)", err=True)
     try:
-        while True:
+        while not pipeline.gave_up:
             time.sleep(1.0)
     except KeyboardInterrupt:
         pass
     finally:
         pipeline.stop()
+    if pipeline.gave_up:
+        for name, reason in pipeline.gave_up.items():
+            typer.echo(f"error: {name}: {reason}", err=True)
+        raise typer.Exit(1)
 
 
 def register(target: typer.Typer) -> None:

@@ -30,9 +30,10 @@ Example (``pipeline.toml``)::
     successors = ["END"]
 
 From the file the launcher derives each service's peers (successor addresses, the judge as
-``END``), whom it accepts handoffs from (its predecessors; the entry agent also accepts the
-submitting ``client``) and one key per pair of services, handed to each child in its
-environment only. ``handoffq compose FILE`` runs it in the foreground; :class:`Pipeline` is
+``END``, and its predecessors' addresses, where its replies go), whom it accepts handoffs from
+(its predecessors; the entry agent also accepts the submitting ``client``) and one key per
+pair of services that talk, handed to each child in its environment only (a child holds the
+keys of its own links, no others). ``handoffq compose FILE`` runs it in the foreground; :class:`Pipeline` is
 the same from Python (tests, benchmarks).
 """
 
@@ -154,6 +155,8 @@ def _link(raw: dict[str, dict[str, Any]], judge: str, entry: str, path: Path) ->
         t["end"] = (judge, url[judge])
     for name, t in raw.items():
         t["accept_from"] = sorted(accept[name])
+        # the predecessors it replies to: their addresses come from this file, never from a message
+        t["peers"] = {**t.get("peers", {}), **{p: url[p] for p in accept[name] if p != CLIENT}}
 
 
 def pair_keys(services: list[str], key_file: Path | None) -> dict[frozenset[str], bytes]:
@@ -174,16 +177,27 @@ def pair_keys(services: list[str], key_file: Path | None) -> dict[frozenset[str]
 class Pipeline:
     """The services of one compose file as child processes, restarted when they die.
 
+    A child that exits is restarted after a delay that doubles with each exit in a row
+    (``restart_backoff``, 2x, ... up to 30 s); an exit after ``stable_after`` seconds of running
+    starts the count again. After ``max_restarts`` exits in a row the launcher gives up on that
+    service: :attr:`gave_up` holds a one-line reason (the child's last error line), and
+    ``handoffq compose`` stops the pipeline with it. A child's stderr passes through to the
+    launcher's.
+
     Args:
         path: the compose file.
         python: the interpreter that runs the children.
         env: extra environment for every child.
         restart: restart a child that exits without being asked to.
         log_level: the children's ``--log-level``.
+        restart_backoff: seconds before the first restart.
+        max_restarts: exits in a row before giving up on a service.
+        stable_after: seconds of running after which an exit no longer counts as "in a row".
     """
 
     def __init__(self, path: str | os.PathLike[str], python: str = sys.executable,
-                 env: dict[str, str] | None = None, restart: bool = True, log_level: str = "info") -> None:
+                 env: dict[str, str] | None = None, restart: bool = True, log_level: str = "info",
+                 restart_backoff: float = 0.25, max_restarts: int = 5, stable_after: float = 30.0) -> None:
         self.path = Path(path).resolve()
         self.options, self.pipe = load_pipeline(self.path)
         key_file = self.pipe.get("key_file")
@@ -195,6 +209,14 @@ class Pipeline:
         self.entry = str(self.pipe.get("entry", next(n for n, o in self.options.items() if o.role == "agent")))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.restarts: dict[str, int] = dict.fromkeys(self.options, 0)
+        self.restart_backoff = float(restart_backoff)
+        self.max_restarts = int(max_restarts)
+        self.stable_after = float(stable_after)
+        self.gave_up: dict[str, str] = {}
+        self.last_error: dict[str, str] = {}
+        self._started: dict[str, float] = {}
+        self._failures: dict[str, int] = dict.fromkeys(self.options, 0)
+        self._due: dict[str, float] = {}
         self._stopping = False
         self._lock = threading.Lock()
         self._watch: threading.Thread | None = None
@@ -204,8 +226,11 @@ class Pipeline:
         return self.options[name].base_url
 
     def ring(self, name: str) -> KeyRing:
-        """The key ring of ``name`` (a service, or :data:`CLIENT`)."""
-        return KeyRing({next(iter(pair - {name})): key for pair, key in self._keys.items() if name in pair})
+        """The key ring of ``name`` (a service, or :data:`CLIENT`): only the keys of the peers it
+        talks to (its successors, the judge, its predecessors; the client: the entry agent)."""
+        talks_to = {self.entry} if name == CLIENT else set(self.options[name].key_peers())
+        return KeyRing({other: key for pair, key in self._keys.items() if name in pair
+                        for other in pair - {name} if other in talks_to})
 
     def _child_env(self, name: str) -> dict[str, str]:
         return {**os.environ, **self.env, **self.ring(name).to_env()}
@@ -213,7 +238,21 @@ class Pipeline:
     def _spawn(self, name: str) -> None:
         cmd = [self.python, "-m", "handoffq.services", "serve-agent", "--compose", str(self.path), "--service", name,
                "--log-level", self.log_level]
-        self.procs[name] = subprocess.Popen(cmd, env=self._child_env(name), stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, env=self._child_env(name), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs[name] = proc
+        self._started[name] = time.monotonic()
+        self.last_error.pop(name, None)
+        threading.Thread(target=self._pump, args=(name, proc), name=f"handoffq-compose-{name}", daemon=True).start()
+
+    def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        """Pass the child's stderr through, remembering its last error line (the reason if it dies)."""
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            sys.stderr.buffer.write(raw)
+            sys.stderr.flush()
+            line = raw.decode(errors="replace").strip()
+            if line and (line.startswith("error:") or not self.last_error.get(name, "").startswith("error:")):
+                self.last_error[name] = line  # an "error: ..." line is kept over later log lines
 
     def start(self, timeout: float = 60.0) -> None:
         """Start every service (judge first) and wait until all answer their health check."""
@@ -240,8 +279,10 @@ class Pipeline:
                 for name in sorted(todo):
                     proc = self.procs.get(name)
                     if proc is not None and proc.poll() is not None and (fail_fast or not self.restart):
-                        raise RuntimeError(f"service {name!r} exited with status {proc.returncode} "
-                                           "(its error is above)")
+                        proc.wait()
+                        time.sleep(0.05)  # let its last line through
+                        raise RuntimeError(f"service {name!r} exited with status {proc.returncode}: "
+                                           f"{self.last_error.get(name, 'no output')}")
                     try:
                         if http.get(self.url(name) + "/v1/health").status_code == 200:
                             todo.discard(name)
@@ -256,11 +297,32 @@ class Pipeline:
         while not self._stopping:
             with self._lock:
                 for name, proc in list(self.procs.items()):
-                    if proc.poll() is not None and not self._stopping:
-                        self.restarts[name] += 1
-                        print(f"compose: {name} exited ({proc.returncode}); restarting", file=sys.stderr)
-                        self._spawn(name)
+                    if not self._stopping and name not in self.gave_up:
+                        self._look_after(name, proc)
             time.sleep(0.05)
+
+    def _look_after(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        """Schedule the restart of a child that exited, start it when due, or give up on it."""
+        now = time.monotonic()
+        if name in self._due:
+            if now >= self._due[name]:
+                del self._due[name]
+                self.restarts[name] += 1
+                self._spawn(name)
+            return
+        if proc.poll() is None:
+            return
+        ran = now - self._started.get(name, now)
+        self._failures[name] = 1 if ran >= self.stable_after else self._failures[name] + 1
+        last = self.last_error.get(name, "no output")
+        if self._failures[name] > self.max_restarts:
+            self.gave_up[name] = (f"exited {self._failures[name]} times in a row (status {proc.returncode}); "
+                                  f"gave up restarting it. Last: {last}")
+            print(f"compose: {name} {self.gave_up[name]}", file=sys.stderr)
+            return
+        delay = min(30.0, self.restart_backoff * 2.0 ** (self._failures[name] - 1))
+        self._due[name] = now + delay
+        print(f"compose: {name} exited ({proc.returncode}); restarting in {delay:.2g} s", file=sys.stderr)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` (default SIGKILL) to service ``name``; the supervisor restarts it."""

@@ -19,6 +19,7 @@ from handoffq.services.delivery import RetryPolicy, Sender
 from handoffq.services.hosting import HostedNode
 from handoffq.services.journal import Journal
 from handoffq.services.protocol import MODES
+from handoffq.services.protocol import NAME as _NAME
 from handoffq.services.security import KeyRing, env_var
 from handoffq.services.service import AgentService, Peer, ServiceSettings
 from handoffq.services.work import load_callable
@@ -27,9 +28,6 @@ __all__ = ["END_LABEL", "ServiceOptions", "build_node", "build_service", "parse_
 
 END_LABEL = END
 """The successor label that ends a task (the router's ``END``); its address is the judge."""
-
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
 
 class OptionError(ValueError):
     """A service option is wrong (the message names it)."""
@@ -71,9 +69,9 @@ class ServiceOptions:
     fallback: str | None = None
     mode: str = "train"
     learn_in_serve: bool = True
-    cost_weight: float = 0.0
-    max_handoffs: int = 32
-    penalty: float = 0.0
+    cost_weight: float = 1.0
+    max_handoffs: int = 20
+    penalty: float = -1.0
     inbox_size: int = 1024
     outbox_size: int = 4096
     concurrency: int = 64
@@ -87,9 +85,13 @@ class ServiceOptions:
     forward: str = "http"
     a2a: bool = True
     decision_ttl: float = 600.0
+    max_magnitude: float = 1e9
+    reply_quota: int = 0
     retry_base: float = 0.02
     retry_max: float = 1.0
     timeout: float = 10.0
+    delivery_ttl: float = 300.0
+    max_attempts: int = 0
     audit: Path | None = None
     outcomes: Path | None = None
 
@@ -99,7 +101,8 @@ class ServiceOptions:
         return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def peer_table(self) -> dict[str, Peer]:
-        """Successor label -> peer (END -> the judge)."""
+        """Peer label -> peer: successors and the predecessors this service replies to (by
+        name), END -> the judge."""
         table = {label: Peer(label, url) for label, url in self.peers.items()}
         if self.end is not None:
             table[END_LABEL] = Peer(self.end[0], self.end[1])
@@ -148,9 +151,13 @@ def _check_numbers(o: ServiceOptions) -> None:
         raise OptionError(f"--max-artifact-bytes must be >= 256, got {o.max_artifact_bytes}")
     if o.work_threads < 0:
         raise OptionError(f"--work-threads must be >= 0, got {o.work_threads}")
-    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max"):
-        if float(getattr(o, name)) <= 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be positive, got {getattr(o, name)}")
+    for name in ("window", "decision_ttl", "checkpoint_interval", "timeout", "retry_base", "retry_max",
+                 "delivery_ttl", "max_magnitude"):
+        if not 0.0 < float(getattr(o, name)) < float("inf"):
+            raise OptionError(f"--{name.replace('_', '-')} must be a positive number, got {getattr(o, name)}")
+    for name in ("reply_quota", "max_attempts"):
+        if int(getattr(o, name)) < 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be >= 0 (0: the default rule), got {getattr(o, name)}")
 
 
 def load_keys(o: ServiceOptions) -> KeyRing:
@@ -167,12 +174,12 @@ def load_keys(o: ServiceOptions) -> KeyRing:
 def build_node(o: ServiceOptions) -> HostedNode:
     """The agent's :class:`~handoffq.router.node.AgentNode` from the learner options."""
     from handoffq.learn.exploration import Exploration
-    from handoffq.router.node import AgentNode
+    from handoffq.router.node import AgentNode, agent_seed
 
     observe = load_callable(o.observe, "--observe") if o.observe else None
     exploration = Exploration(epsilon=o.epsilon, decay=o.epsilon_decay, epsilon_min=o.epsilon_min)
     node = AgentNode(o.name, list(o.successors), observe=observe, learner=o.learner, gamma=o.gamma,
-                     exploration=exploration, seed=o.seed, unseen=o.unseen, fallback=o.fallback)  # type: ignore[arg-type]
+                     exploration=exploration, seed=agent_seed(o.seed, o.name), unseen=o.unseen, fallback=o.fallback)  # type: ignore[arg-type]
     return HostedNode(node, learn_in_serve=o.learn_in_serve)
 
 
@@ -185,7 +192,8 @@ def settings_of(o: ServiceOptions) -> ServiceSettings:
         concurrency=o.concurrency, work_threads=o.work_threads, max_artifact_bytes=o.max_artifact_bytes,
         max_reply_bytes=o.max_reply_bytes, window_s=o.window, checkpoint_every=o.checkpoint_every,
         checkpoint_interval_s=o.checkpoint_interval, fsync=o.fsync, forward=o.forward,
-        decision_ttl_s=o.decision_ttl, audit_path=o.audit, outcomes_path=o.outcomes,
+        decision_ttl_s=o.decision_ttl, max_magnitude=o.max_magnitude, reply_quota=o.reply_quota,
+        audit_path=o.audit, outcomes_path=o.outcomes,
     )
 
 
@@ -207,8 +215,8 @@ def build_service(
     else:
         judge = load_callable(o.judge or "", "--judge")
     journal = Journal(o.checkpoint_dir, o.name, fsync=o.fsync)
-    sender = Sender(o.name, keys, http, forward=o.forward, retry=RetryPolicy(o.retry_base, o.retry_max, o.timeout),
-                    seed=o.seed)
+    retry = RetryPolicy(o.retry_base, o.retry_max, o.timeout, give_up_s=o.delivery_ttl, max_attempts=o.max_attempts)
+    sender = Sender(o.name, keys, http, forward=o.forward, retry=retry, seed=o.seed)
     return AgentService(settings_of(o), keys, journal, sender, node=node, work=work, judge=judge)
 
 

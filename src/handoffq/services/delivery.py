@@ -6,13 +6,15 @@ passes the receiver's replay checks while its handoff id keeps it idempotent. An
 in one of three ways (:class:`Outcome`): acknowledged (delivered, or already delivered), a
 permanent rejection (the receiver will never accept it: logged and dropped), or a transient
 failure (connection refused, timeout, 5xx, the receiver's queue full: retried after an
-exponential backoff with jitter, for as long as the service runs).
+exponential backoff with jitter). Retries are bounded: a message is given up (counted in
+``gave_up`` and logged) once it is older than ``RetryPolicy.give_up_s`` or has had
+``max_attempts`` attempts. A peer that keeps failing gets at most ``failing_probes`` attempts
+in flight at once, so that a dead peer cannot take every delivery slot from the live ones.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -25,13 +27,15 @@ import httpx
 from handoffq.services.protocol import encode
 from handoffq.services.security import KeyRing, new_nonce, sign
 
-__all__ = ["SIGNATURE_HEADER", "TRANSIENT_REASONS", "OutMessage", "Outcome", "RetryPolicy", "Sender"]
+__all__ = ["FAILING_AFTER", "SIGNATURE_HEADER", "TRANSIENT_REASONS", "OutMessage", "Outcome", "RetryPolicy", "Sender"]
 
 log = logging.getLogger("handoffq.services.delivery")
 
 SIGNATURE_HEADER = "X-Handoffq-Signature"
 TRANSIENT_REASONS = frozenset({"busy", "stale", "future", "replay", "starting"})
 """Rejections worth retrying: the queue was full, or a re-signed attempt will pass."""
+FAILING_AFTER = 3
+"""Consecutive transient failures after which a peer is treated as failing (probe slots only)."""
 
 
 class Outcome(Enum):
@@ -44,35 +48,46 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter: ``min(max_s, base_s * 2**attempt) * U(0.5, 1)``."""
+    """Exponential backoff with jitter: ``min(max_s, base_s * 2**attempt) * U(0.5, 1)``; a
+    message is given up once it is ``give_up_s`` old or after ``max_attempts`` attempts (0: no
+    attempt limit)."""
 
     base_s: float = 0.02
     max_s: float = 1.0
     timeout_s: float = 10.0
+    give_up_s: float = 300.0
+    max_attempts: int = 0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before attempt ``attempt + 1``."""
         return min(self.max_s, self.base_s * 2.0 ** min(attempt, 30)) * rng.uniform(0.5, 1.0)
 
+    def exhausted(self, attempts: int, age_s: float) -> bool:
+        """Whether a message that had ``attempts`` attempts and is ``age_s`` old is given up."""
+        return age_s >= self.give_up_s or (self.max_attempts > 0 and attempts >= self.max_attempts)
+
 
 @dataclass(frozen=True, slots=True)
 class OutMessage:
-    """An envelope owed to a peer (``kind`` ``"handoff"`` or ``"reply"``), unsigned."""
+    """An envelope owed to a peer (``kind`` ``"handoff"`` or ``"reply"``), unsigned; ``created``
+    (wall-clock seconds) dates it for the retry limit, across restarts."""
 
     mid: str
     kind: str
     recipient: str
     url: str
     fields: dict[str, Any]
+    created: float = 0.0
 
     def to_record(self) -> dict[str, Any]:
         """JSON form for the journal."""
-        return {"mid": self.mid, "kind": self.kind, "to": self.recipient, "url": self.url, "fields": self.fields}
+        return {"mid": self.mid, "kind": self.kind, "to": self.recipient, "url": self.url, "fields": self.fields,
+                "created": self.created}
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> OutMessage:
         """Inverse of :meth:`to_record`."""
-        return cls(rec["mid"], rec["kind"], rec["to"], rec["url"], dict(rec["fields"]))
+        return cls(rec["mid"], rec["kind"], rec["to"], rec["url"], dict(rec["fields"]), float(rec.get("created", 0.0)))
 
     def signed(self, sender: str, key: bytes) -> tuple[bytes, str]:
         """Canonical body with a fresh nonce and timestamp, and its signature."""
@@ -106,6 +121,8 @@ class Sender:
         max_in_flight: attempts under way at once; the others wait their turn here rather than
             in the HTTP client's connection pool, whose bookkeeping grows with the square of
             the requests queued in it (1000 queued requests cost minutes of CPU).
+        failing_probes: attempts under way at once to a peer whose last ``FAILING_AFTER``
+            attempts all failed (the rest of its messages wait without holding a slot).
     """
 
     def __init__(
@@ -117,6 +134,7 @@ class Sender:
         retry: RetryPolicy | None = None,
         seed: int = 0,
         max_in_flight: int = 64,
+        failing_probes: int = 2,
     ) -> None:
         if forward not in ("http", "a2a"):
             raise ValueError(f"forward transport must be 'http' or 'a2a', got {forward!r}")
@@ -128,8 +146,12 @@ class Sender:
         self.rng = random.Random(seed)
         self.attempts = 0
         self.retries = 0
+        self.gave_up = 0
+        self.failing_probes = max(1, int(failing_probes))
         self._a2a: Any = None
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._failures: dict[str, int] = {}  # consecutive transient failures per peer
+        self._probes: dict[str, asyncio.Semaphore] = {}
 
     async def attempt(self, msg: OutMessage) -> tuple[Outcome, str]:
         """One signed attempt; ``(outcome, detail)``."""
@@ -164,26 +186,40 @@ class Sender:
         return classify(status, payload), f"A2A {status} {payload.get('reason', '')}".strip()
 
     async def deliver(self, msg: OutMessage) -> bool:
-        """Attempt until acknowledged (True) or permanently rejected (False); cancel to stop."""
+        """Attempt until acknowledged (True), permanently rejected or given up (False); cancel to stop."""
         attempt = 0
+        created = msg.created or time.time()
         while True:
-            async with self._slots:
-                outcome, detail = await self.attempt(msg)
+            outcome, detail = await self._attempt_in_turn(msg)
             if outcome is Outcome.ACKED:
                 return True
             if outcome is Outcome.PERMANENT:
                 log.error("%s: %s %s to %s rejected for good: %s", self.name, msg.kind, msg.mid, msg.recipient, detail)
                 return False
+            attempt += 1
+            if self.retry.exhausted(attempt, time.time() - created):
+                self.gave_up += 1
+                log.error("%s: gave up %s %s to %s after %d attempts in %.1f s (last: %s)", self.name, msg.kind,
+                          msg.mid, msg.recipient, attempt, time.time() - created, detail)
+                return False
             self.retries += 1
             log.debug("%s: %s %s to %s: %s (retrying)", self.name, msg.kind, msg.mid, msg.recipient, detail)
-            await asyncio.sleep(self.retry.delay(attempt, self.rng))
-            attempt += 1
+            await asyncio.sleep(self.retry.delay(attempt - 1, self.rng))
 
+    async def _attempt_in_turn(self, msg: OutMessage) -> tuple[Outcome, str]:
+        """One attempt in a delivery slot (a failing peer's messages first wait for one of its
+        few probe slots, holding no delivery slot meanwhile)."""
+        peer = msg.recipient
+        if self._failures.get(peer, 0) >= FAILING_AFTER:
+            probe = self._probes.setdefault(peer, asyncio.Semaphore(self.failing_probes))
+            async with probe, self._slots:
+                outcome, detail = await self.attempt(msg)
+        else:
+            async with self._slots:
+                outcome, detail = await self.attempt(msg)
+        self._failures[peer] = self._failures.get(peer, 0) + 1 if outcome is Outcome.TRANSIENT else 0
+        return outcome, detail
 
-def parse_ack(text: str) -> dict[str, Any]:
-    """An acknowledgement's JSON object (empty when unreadable)."""
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return {}
-    return obj if isinstance(obj, dict) else {}
+    def failing_peers(self) -> list[str]:
+        """Peers whose last attempts all failed (delivered to through probe slots only)."""
+        return sorted(p for p, n in self._failures.items() if n >= FAILING_AFTER)

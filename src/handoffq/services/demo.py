@@ -11,6 +11,7 @@ from its own view (the kind, and who has worked on the task).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from typing import Any
@@ -18,8 +19,9 @@ from typing import Any
 from handoffq.services.work import WorkResult
 
 __all__ = [
-    "AGENTS", "KINDS", "NOTIFY_ENV", "SUCCESSORS", "best_route", "code", "judge", "kind_view", "math", "new_task",
-    "noop", "notifying_judge", "review", "triage",
+    "AGENTS", "ENTRY_LATENCY_ENV", "KINDS", "LATENCY_ENV", "NOTIFY_ENV", "SUCCESSORS", "best_route", "code",
+    "code_slow", "judge", "kind_view", "math", "math_slow", "new_task", "noop", "notifying_judge", "review",
+    "review_slow", "triage", "triage_slow",
 ]
 
 KINDS = ("math", "code", "text")
@@ -59,6 +61,38 @@ def code(artifact: dict[str, Any]) -> WorkResult:
 def review(artifact: dict[str, Any]) -> WorkResult:
     """The review agent's work."""
     return _step("review", artifact)
+
+
+LATENCY_ENV = "HANDOFFQ_DEMO_LATENCY"
+"""Seconds each ``*_slow`` work waits (asynchronously) before doing its step, as a model call would."""
+ENTRY_LATENCY_ENV = "HANDOFFQ_DEMO_ENTRY_LATENCY"
+"""Seconds :func:`triage_slow` (the entry agent) waits instead, if set."""
+
+
+async def _slow(name: str, artifact: dict[str, Any], env: str = LATENCY_ENV) -> WorkResult:
+    await asyncio.sleep(float(os.environ.get(env) or os.environ.get(LATENCY_ENV) or 0.0))
+    return _step(name, artifact)
+
+
+async def triage_slow(artifact: dict[str, Any]) -> WorkResult:
+    """:func:`triage` after ``$HANDOFFQ_DEMO_ENTRY_LATENCY`` (else ``$HANDOFFQ_DEMO_LATENCY``)
+    seconds (a coroutine: it holds no thread while it waits)."""
+    return await _slow("triage", artifact, ENTRY_LATENCY_ENV)
+
+
+async def math_slow(artifact: dict[str, Any]) -> WorkResult:
+    """:func:`math` after ``$HANDOFFQ_DEMO_LATENCY`` seconds."""
+    return await _slow("math", artifact)
+
+
+async def code_slow(artifact: dict[str, Any]) -> WorkResult:
+    """:func:`code` after ``$HANDOFFQ_DEMO_LATENCY`` seconds."""
+    return await _slow("code", artifact)
+
+
+async def review_slow(artifact: dict[str, Any]) -> WorkResult:
+    """:func:`review` after ``$HANDOFFQ_DEMO_LATENCY`` seconds."""
+    return await _slow("review", artifact)
 
 
 def noop(artifact: Any) -> Any:

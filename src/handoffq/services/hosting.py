@@ -94,15 +94,25 @@ class HostedNode:
         add = self.learns(mode) and (mode == "train" or getattr(self.node, "unseen", "add") == "add")
         return list(self.node.view(artifact, add=add))
 
+    def encoded(self, obs: Sequence[Any]) -> tuple[Any, ...]:
+        """The node's encoded view from its JSON form: a tabular ``[-1]`` is the node's
+        :data:`~handoffq.router.node.UNSEEN` sentinel itself (the node tests it by identity; a
+        new ``(-1,)`` tuple would index the last row of its table)."""
+        view = tuple(obs)
+        if view == UNSEEN and getattr(self.node, "vocab", None) is not None:
+            return UNSEEN
+        return view
+
     def value(self, obs: Sequence[Any]) -> float:
-        """``v`` at ``obs``."""
-        return float(self.node.value(tuple(obs)))
+        """``v`` at ``obs`` (the initial value for a view never seen)."""
+        return float(self.node.value(self.encoded(obs)))
 
     def decide(self, key: str, obs: Sequence[Any], mode: str) -> tuple[str, bool]:
         """The successor for this task's mode, and whether the decision was recorded under ``key``
-        (never for a view the node could not store)."""
-        learn = self.learns(mode) and tuple(obs) != UNSEEN
-        return self.node.choose(key, tuple(obs), explore=mode == "train", record=learn), learn
+        (never for a view the node could not store: that one goes to ``fallback``, as in the router)."""
+        view = self.encoded(obs)
+        learn = self.learns(mode) and view is not UNSEEN
+        return self.node.choose(key, view, explore=mode == "train", record=learn), learn
 
     def learn(self, key: str, v: float, tau: int, reward: float) -> float:
         """Learn decision ``key`` from ``(v, tau, R)``."""

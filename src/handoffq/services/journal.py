@@ -9,43 +9,37 @@ last line, from a machine crash, is detected by its checksum and cut off). With 
 record also survives a machine crash, at the price of a disk flush per record.
 
 Every so often the service writes a snapshot (its learner's ``state_dict`` and its queues) to
-``<name>.ckpt`` atomically (temporary file, flush, fsync, ``os.replace``) and starts an empty
-journal; on start it loads the snapshot and replays the journal records after it. Keys are
-never part of either file.
+``<name>.ckpt`` atomically (temporary file, flush, fsync, ``os.replace``, directory fsync) and
+starts an empty journal; on start it loads the snapshot and replays the journal records after
+it. The snapshot is the router's safe format (:mod:`handoffq.router.codec`: JSON structure and
+numeric ``.npz`` arrays, no pickle), so a tampered snapshot cannot run code when it is read.
+Keys are never part of either file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import pickle
-import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMAT", "Journal", "JournalError", "atomic_write"]
+import numpy as np
 
-FORMAT = "handoffq-service-1"
+from handoffq.router.codec import CodecError, from_npz, to_npz_dict
+from handoffq.router.persist import atomic_write
+
+__all__ = ["FORMAT", "Journal", "JournalError"]
+
+FORMAT = "handoffq-service-2"
+
+log = logging.getLogger("handoffq.services")
 
 
 class JournalError(ValueError):
     """A snapshot or journal file is unreadable or belongs to another service."""
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _parse_line(line: bytes) -> tuple[int, dict[str, Any]] | None:
@@ -82,10 +76,12 @@ class Journal:
         records: list[dict[str, Any]] = []
         if self.journal_path.exists():
             data = self.journal_path.read_bytes()
+            lines = data.splitlines(keepends=True)
             good = 0
-            for line in data.splitlines(keepends=True):
+            for i, line in enumerate(lines):
                 parsed = _parse_line(line.rstrip(b"\n")) if line.endswith(b"\n") else None
                 if parsed is None:
+                    self._check_tail(lines, i)
                     break
                 good += len(line)
                 seq, rec = parsed
@@ -93,17 +89,30 @@ class Journal:
                     records.append(rec)
                     self.seq = seq
             if good < len(data):
+                log.warning("%s: cut off a torn or corrupt last record (%d bytes)", self.journal_path, len(data) - good)
                 with self.journal_path.open("r+b") as fh:
                     fh.truncate(good)
         return (state["state"] if state is not None else None), records
+
+    def _check_tail(self, lines: list[bytes], bad: int) -> None:
+        """A bad record is only cut off when nothing readable follows it (a torn last write);
+        one in the middle would silently drop acknowledged records, so refuse to start."""
+        later = sum(1 for line in lines[bad + 1:] if _parse_line(line.rstrip(b"\n")) is not None)
+        if later:
+            raise JournalError(
+                f"{self.journal_path}: record {bad + 1} is corrupt and {later} readable record(s) follow it; "
+                "refusing to drop acknowledged records (restore the file, or move it away to start from the snapshot)"
+            )
 
     def _read_snapshot(self) -> dict[str, Any] | None:
         if not self.snapshot_path.exists():
             return None
         try:
-            record = pickle.loads(self.snapshot_path.read_bytes())
-        except Exception as exc:
-            raise JournalError(f"cannot read snapshot {self.snapshot_path}: {exc}") from exc
+            with np.load(self.snapshot_path, allow_pickle=False) as npz:
+                record = from_npz(npz, str(self.snapshot_path))
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, CodecError) as exc:
+            raise JournalError(f"cannot read snapshot {self.snapshot_path} (not a {FORMAT} snapshot; "
+                               f"older pickled snapshots are not read): {exc}") from None
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             raise JournalError(f"{self.snapshot_path} is not a handoffq service snapshot ({FORMAT})")
         if record.get("name") != self.name:
@@ -132,7 +141,9 @@ class Journal:
     def snapshot(self, state: dict[str, Any]) -> None:
         """Atomically write ``state`` as of the current sequence number, then empty the journal."""
         record = {"format": FORMAT, "name": self.name, "seq": self.seq, "state": state}
-        atomic_write(self.snapshot_path, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        arrays = to_npz_dict(record)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.snapshot_path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
         self.close()
         if self.journal_path.exists():  # records up to seq are in the snapshot; a stale copy would be skipped
             os.truncate(self.journal_path, 0)

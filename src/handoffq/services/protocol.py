@@ -23,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "MODES",
+    "NAME",
     "Handoff",
     "ProtocolError",
     "Reply",
@@ -36,7 +37,9 @@ __all__ = [
 MODES = ("train", "serve", "frozen")
 """Task modes, most to least learning: explore and learn, greedy and learn, greedy only."""
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+"""What a service (peer) name may be."""
+_NAME = NAME
 _ID = re.compile(r"^[A-Za-z0-9_.:#/-]{1,160}$")
 _NONCE = re.compile(r"^[0-9a-f]{32}$")
 _URL = re.compile(r"^https?://[^\s]{1,500}$")
@@ -193,8 +196,17 @@ def decode_handoff(obj: dict[str, Any]) -> Handoff:
     )
 
 
-def decode_reply(obj: dict[str, Any]) -> Reply:
-    """Validate a parsed reply: exactly ``(v, tau, R)`` plus ids, nonce and timestamp."""
+def _bounded(obj: dict[str, Any], field: str, max_abs: float) -> float:
+    val = _real(obj, field)
+    if abs(val) > max_abs:
+        raise ProtocolError("out_of_range", f"field {field!r} = {val!r} exceeds the magnitude bound {max_abs:g}")
+    return val
+
+
+def decode_reply(obj: dict[str, Any], max_abs: float = math.inf) -> Reply:
+    """Validate a parsed reply: exactly ``(v, tau, R)`` plus ids, nonce and timestamp, with
+    ``|v|`` and ``|R|`` at most ``max_abs`` (a finite bound keeps ``R + gamma**tau * v`` far
+    from overflowing, and a peer's absurd value from spreading upstream)."""
     _fields(obj, REPLY_FIELDS, "reply")
     return Reply(
         sender=_match(obj, "from", _NAME),
@@ -203,7 +215,7 @@ def decode_reply(obj: dict[str, Any]) -> Reply:
         handoff=_match(obj, "handoff", _ID),
         ts=_real(obj, "ts"),
         nonce=_match(obj, "nonce", _NONCE),
-        v=_real(obj, "v"),
+        v=_bounded(obj, "v", max_abs),
         tau=_int(obj, "tau", 1, 2**62),
-        R=_real(obj, "R"),
+        R=_bounded(obj, "R", max_abs),
     )

@@ -8,7 +8,8 @@ An **agent** service, for each handoff it accepts (routing after work, DESIGN se
 1. runs its work on the artifact (a user callable);
 2. views the result, and replies ``(v, tau, R)`` to the predecessor that chose it, if that
    predecessor is learning (``reply_to`` set): ``v = max_k Q(o, k)``, ``tau`` the work's
-   duration, ``R = -cost_weight * cost``;
+   duration, ``R = -cost_weight * cost``. The reply goes to the predecessor's address in this
+   service's own peer table (``--peer``), never to an address named in the envelope;
 3. chooses a successor with its own node and forwards the artifact to it (``END`` is the
    judge's address); past ``max_handoffs`` it ends the task itself and learns the penalty.
 
@@ -18,25 +19,28 @@ replies ``(0, 1, reward)`` to the agent that chose ``END``.
 Everything it must not lose is journaled before it is acknowledged (:mod:`.journal`); on
 restart it replays the journal on its last snapshot, re-runs the work of handoffs it had
 accepted but not finished, and resumes delivering what it still owes. Handoff ids make both
-directions idempotent: a handoff or a reply that arrives twice is acknowledged twice and
-acted on once.
+directions idempotent: a handoff or a reply that arrives twice (from the same sender) is
+acknowledged twice and acted on once. If a journal write fails, the service stops at once
+(:attr:`AgentService.fatal`): its memory would no longer match its journal, and a restart
+recovers from the journal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from handoffq.learn.targets import NonFiniteQError
 from handoffq.services.delivery import OutMessage, Sender
 from handoffq.services.hosting import HostedNode, weakest_mode
 from handoffq.services.journal import Journal, JournalError
+from handoffq.services.outbox import Outbox
 from handoffq.services.protocol import (
     Handoff,
     ProtocolError,
@@ -48,98 +52,14 @@ from handoffq.services.protocol import (
     handoff_id,
 )
 from handoffq.services.security import KeyRing, ReplayGuard, SecurityError, verify
+from handoffq.services.settings import STATUS, Ack, Lru, Peer, ServiceSettings, ServiceStopped
 from handoffq.services.work import WorkResult, as_reward, as_work_result, call
 
-__all__ = ["Ack", "AgentService", "Peer", "ServiceSettings"]
+__all__ = ["Ack", "AgentService", "Peer", "ServiceSettings", "ServiceStopped"]
 
 log = logging.getLogger("handoffq.services")
 
-Ack = tuple[int, dict[str, Any]]
-"""An HTTP status and the JSON object answered."""
-
-_STATUS = {
-    "oversize": 413,
-    "bad_json": 400,
-    "schema": 400,
-    "extra_field": 400,
-    "missing_field": 400,
-    "wrong_kind": 400,
-    "unknown_peer": 401,
-    "bad_signature": 401,
-    "stale": 401,
-    "future": 401,
-    "replay": 401,
-    "wrong_recipient": 403,
-    "not_allowed": 403,
-    "wrong_sender": 403,
-    "unknown_handoff": 409,
-    "busy": 503,
-    "starting": 503,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """A service this one talks to: its name (the ``to`` of envelopes) and base URL."""
-
-    name: str
-    url: str
-
-
-@dataclass
-class ServiceSettings:
-    """How one service runs (every field is a ``serve-agent`` option; see its ``--help``)."""
-
-    name: str
-    url: str
-    role: str = "agent"
-    peers: dict[str, Peer] = field(default_factory=dict)
-    accept_from: frozenset[str] = frozenset()
-    mode: str = "train"
-    cost_weight: float = 0.0
-    max_handoffs: int = 32
-    penalty: float = 0.0
-    inbox_size: int = 1024
-    outbox_size: int = 4096
-    concurrency: int = 64
-    work_threads: int = 8
-    max_artifact_bytes: int = 1 << 20
-    max_reply_bytes: int = 2048
-    window_s: float = 30.0
-    checkpoint_every: int = 5000
-    checkpoint_interval_s: float = 10.0
-    fsync: bool = False
-    forward: str = "http"
-    decision_ttl_s: float = 600.0
-    dedupe_size: int = 200_000
-    audit_path: Path | None = None
-    outcomes_path: Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.role not in ("agent", "judge"):
-            raise ValueError(f"role must be 'agent' or 'judge', got {self.role!r}")
-        if self.mode not in ("train", "serve", "frozen"):
-            raise ValueError(f"mode must be train, serve or frozen, got {self.mode!r}")
-        for name in ("inbox_size", "outbox_size", "concurrency", "max_handoffs", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-
-
-class _Lru:
-    """A bounded set of recent ids (oldest forgotten first)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = int(size)
-        self.items: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, item: str) -> None:
-        self.items[item] = None
-        self.items.move_to_end(item)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self.items
+_LOG_EVERY_S = 10.0
 
 
 class AgentService:
@@ -167,6 +87,7 @@ class AgentService:
                 raise ValueError(f"agent {s.name!r}: no address for successor(s) {missing} (give --peer NAME=URL)")
         self.settings = s
         self.name = s.name
+        self.urls = {p.name: p.url for p in s.peers.values()}  # where each peer is reached: config only
         self.keys = keys
         self.journal = journal
         self.sender = sender
@@ -175,13 +96,14 @@ class AgentService:
         self.judge = judge
         self.clock = clock
         self.guard = ReplayGuard(s.window_s, clock=clock)
+        self._logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged, not logged since)
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.inbox: dict[str, dict[str, Any]] = {}
         self.pending: dict[str, dict[str, Any]] = {}
-        self.outbox: dict[str, OutMessage] = {}
-        self.seen = _Lru(s.dedupe_size)
-        self.applied = _Lru(s.dedupe_size)
+        self.outbox = Outbox()
+        self.seen = Lru(s.dedupe_size)
+        self.applied = Lru(s.dedupe_size)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._room = asyncio.Condition()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -195,11 +117,16 @@ class AgentService:
         self._outcomes: Any = None
         self.ready = False
         self.restored: dict[str, int] = {}
+        self.fatal: str | None = None
+        self.on_fatal: Callable[[], None] | None = None
+        self._loaded = False
 
     # ================================================================ lifecycle
     async def start(self) -> None:
-        """Restore from the snapshot and journal, then start workers and deliveries."""
-        self._restore()
+        """Restore from the snapshot and journal (unless :meth:`restore` ran), then start
+        workers and deliveries."""
+        if not self._loaded:
+            self.restore()
         if self.settings.work_threads > 0:
             import anyio
 
@@ -250,6 +177,23 @@ class AgentService:
             if fh is not None:
                 fh.close()
 
+    def _write(self, record: dict[str, Any]) -> None:
+        """Journal ``record``, or stop the service (memory and journal would disagree from here)."""
+        try:
+            self.journal.append(record)
+        except (OSError, ValueError) as exc:
+            self._fail_stop(f"journal write failed ({type(exc).__name__}: {exc})")
+            raise ServiceStopped(self.fatal) from None
+
+    def _fail_stop(self, reason: str) -> None:
+        if self.fatal is not None:
+            return
+        self.fatal = reason
+        log.critical("%s stops: %s; restart it to recover from its journal", self.name, reason)
+        self.abort()
+        if self.on_fatal is not None:
+            self.on_fatal()
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -257,10 +201,19 @@ class AgentService:
 
     # ================================================================ receiving
     def _reject(self, kind: str, sender: object, reason: str, message: str) -> Ack:
-        """Count, log (never a key) and answer a rejection; nothing else changes."""
+        """Count, log (never a key) and answer a rejection; nothing else changes. At most one
+        warning per reason every ``_LOG_EVERY_S`` seconds (anyone can send junk: the logs must
+        not be floodable); the count says how many were not logged."""
         self.rejected[reason] += 1
-        log.warning("%s rejected %s from %r: %s (%s)", self.name, kind, sender, reason, message)
-        return _STATUS.get(reason, 400), {"status": "rejected", "reason": reason}
+        now = self.clock()
+        last, quiet = self._logged.get(reason, (-_LOG_EVERY_S, 0))
+        if now - last >= _LOG_EVERY_S:
+            more = f" ({quiet} more not logged)" if quiet else ""
+            log.warning("%s rejected %s from %r: %s (%s)%s", self.name, kind, sender, reason, message, more)
+            self._logged[reason] = (now, 0)
+        else:
+            self._logged[reason] = (last, quiet + 1)
+        return STATUS.get(reason, 400), {"status": "rejected", "reason": reason}
 
     def _authenticate(self, raw: bytes, signature: str | None, max_bytes: int, kind: str) -> dict[str, Any]:
         """Size, JSON, key of the claimed sender, signature: the parsed envelope, or raise."""
@@ -285,8 +238,7 @@ class AgentService:
         except (ProtocolError, SecurityError) as exc:
             return self._reject("handoff", sender, exc.reason, str(exc))
         if env.handoff in self.seen:
-            self.counters["duplicate_handoffs"] += 1
-            return 200, {"status": "duplicate"}
+            return self._seen_before(env)
         if not self.ready:
             return self._reject("handoff", sender, "starting", "service is starting")
         if len(self.inbox) >= self.settings.inbox_size:
@@ -294,10 +246,22 @@ class AgentService:
             return 503, {"status": "rejected", "reason": "busy"}
         rec = env.to_wire()
         del rec["ts"], rec["nonce"]
-        self.journal.append({"op": "in", "env": rec})
+        try:
+            self._write({"op": "in", "env": rec})
+        except ServiceStopped:
+            return 503, {"status": "rejected", "reason": "starting"}
         self._accept(rec)
         self._queue.put_nowait(env.handoff)
         return 202, {"status": "accepted"}
+
+    def _seen_before(self, env: Handoff) -> Ack:
+        """A handoff id seen before: a duplicate from its sender, a conflict from anyone else."""
+        owner = self.seen.get(env.handoff)
+        if owner is not None and owner != env.sender:
+            return self._reject("handoff", env.sender, "conflict",
+                                f"handoff {env.handoff!r} was already handed off here by {owner!r}")
+        self.counters["duplicate_handoffs"] += 1
+        return 200, {"status": "duplicate"}
 
     def _check_handoff(self, env: Handoff) -> None:
         if env.sender not in self.settings.accept_from:
@@ -307,10 +271,14 @@ class AgentService:
             raise ProtocolError("wrong_recipient", f"handoff is for {env.recipient!r}, this is {self.name!r}")
         if env.handoff != handoff_id(env.task, env.hop):
             raise ProtocolError("schema", f"handoff id {env.handoff!r} is not task#hop ({env.task}#{env.hop})")
+        if env.reply_to is not None and env.sender not in self.urls:
+            raise ProtocolError("no_reply_address",
+                                f"{env.sender!r} asks for a reply but {self.name!r} has no address for it "
+                                f"(give --peer {env.sender}=URL)")
 
     def _accept(self, rec: dict[str, Any]) -> None:
         self.inbox[rec["handoff"]] = rec
-        self.seen.add(rec["handoff"])
+        self.seen.add(rec["handoff"], rec["from"])
         self.counters["accepted"] += 1
         self._tick()
 
@@ -322,7 +290,7 @@ class AgentService:
         try:
             obj = self._authenticate(raw, signature, self.settings.max_reply_bytes, "reply")
             sender = obj.get("from")
-            reply = decode_reply(obj)
+            reply = decode_reply(obj, self.settings.max_magnitude)
             if reply.recipient != self.name:
                 raise ProtocolError("wrong_recipient", f"reply is for {reply.recipient!r}, this is {self.name!r}")
             self.guard.check(reply.nonce, reply.ts)
@@ -332,14 +300,23 @@ class AgentService:
             self._check_reply(reply)
         except (ProtocolError, SecurityError) as exc:
             return self._reject("reply", sender, exc.reason, str(exc))
+        return self._learn_reply(reply)
+
+    def _learn_reply(self, reply: Reply) -> Ack:
+        """Apply an authenticated, in-protocol reply (journaled after the node accepted it)."""
         try:
             self._apply(reply.handoff, reply.v, reply.tau, reply.R)
+        except NonFiniteQError as exc:  # nothing changed: the decision still waits (or expires)
+            return self._reject("reply", reply.sender, "out_of_range", str(exc))
         except ValueError as exc:  # the node has no such decision: a bug, not the sender's fault
             log.error("%s: reply to %s could not be applied: %s", self.name, reply.handoff, exc)
             self.pending.pop(reply.handoff, None)
             self.counters["internal_errors"] += 1
             return 409, {"status": "rejected", "reason": "unknown_handoff"}
-        self.journal.append({"op": "apply", "h": reply.handoff, "m": [reply.v, reply.tau, reply.R]})
+        try:
+            self._write({"op": "apply", "h": reply.handoff, "m": [reply.v, reply.tau, reply.R]})
+        except ServiceStopped:
+            return 503, {"status": "rejected", "reason": "starting"}
         self._tick()
         self._audit_reply("applied", reply)
         return 200, {"status": "applied"}
@@ -354,15 +331,21 @@ class AgentService:
         if want["task"] != reply.task:
             raise ProtocolError("schema", f"handoff {reply.handoff!r} belongs to task {want['task']!r}")
 
-    def _apply(self, key: str, v: float, tau: int, reward: float) -> None:
-        """Learn decision ``key`` from ``(v, tau, R)`` (the one place a reply changes the node)."""
+    def _apply(self, key: str, v: float, tau: int, reward: float) -> bool:
+        """Learn decision ``key`` from ``(v, tau, R)`` (the one place a reply changes the node);
+        a decision that already learned is refused, counted in ``repeat_updates`` and logged
+        (live, a repeated reply is a ``duplicate`` before it gets here; a journal holding one
+        ``apply`` twice is what this catches on replay)."""
         assert self.node is not None
-        if key in self.applied:  # cannot happen: the decision is gone once learned; counted if it does
+        if key in self.applied:
             self.counters["repeat_updates"] += 1
+            log.error("%s: decision %s already learned from a reply; not applied again", self.name, key)
+            return False
         self.node.learn(key, v, tau, reward)
         self.pending.pop(key, None)
         self.applied.add(key)
         self.counters["updates"] += 1
+        return True
 
     # ================================================================ working
     async def _worker(self) -> None:
@@ -371,9 +354,10 @@ class AgentService:
             rec = self.inbox.get(hid)
             if rec is None:
                 continue
-            # back-pressure: take no new work while the outbox is full (its peers are slow or down)
+            # back-pressure: take no new work while too many forwards are owed (successors slow or
+            # down); replies do not count here - a dead predecessor must not stop this service
             async with self._room:
-                await self._room.wait_for(lambda: len(self.outbox) + 2 <= self.settings.outbox_size)
+                await self._room.wait_for(lambda: self.outbox.forwards + 1 <= self.settings.outbox_size)
             try:
                 if self.settings.role == "judge":
                     await self._judge_one(rec)
@@ -381,11 +365,14 @@ class AgentService:
                     await self._work_one(rec)
             except asyncio.CancelledError:
                 raise
+            except ServiceStopped:
+                return
             except Exception:  # a bug must not stop the worker: the task ends as if the work failed
                 log.exception("%s: processing handoff %s failed", self.name, hid)
                 self.counters["internal_errors"] += 1
                 if hid in self.inbox:
-                    self._finish_failed(rec)
+                    with contextlib.suppress(ServiceStopped):
+                        self._finish_failed(rec)
 
     async def _work_one(self, rec: dict[str, Any]) -> None:
         where = f"agent {self.name!r} work"
@@ -401,9 +388,19 @@ class AgentService:
         if rec["handoff"] in self.inbox:
             self._finish(rec, res)
 
-    def _reply_msg(self, rec: dict[str, Any], v: float, tau: int, reward: float) -> OutMessage:
+    def _replies(self, rec: dict[str, Any], v: float, tau: int, reward: float) -> list[OutMessage]:
+        """The reply owed to ``rec``'s predecessor: none if it is not learning, or if it already
+        has its quota of replies owed (it is down or gone: dropped, counted, logged)."""
+        peer = rec["from"]
+        if rec["reply_to"] is None:
+            return []
+        if self.outbox.replies[peer] >= self.settings.replies_per_peer:
+            self.counters["replies_dropped"] += 1
+            log.warning("%s: reply to %s for %s dropped: %d replies already owed to it", self.name, peer,
+                        rec["handoff"], self.outbox.replies[peer])
+            return []
         fields = {"task": rec["task"], "handoff": rec["handoff"], "v": v, "tau": tau, "R": reward}
-        return OutMessage(f"reply:{rec['handoff']}", "reply", rec["from"], rec["reply_to"], fields)
+        return [OutMessage(f"reply:{rec['handoff']}", "reply", peer, self.urls[peer], fields, self.clock())]
 
     def _finish(self, rec: dict[str, Any], res: WorkResult) -> None:
         """After the work: reply, choose, forward - node calls and the journal record together.
@@ -416,10 +413,8 @@ class AgentService:
         obs = self.node.observe(res.artifact, mode)
         capped = rec["hop"] >= self.settings.max_handoffs
         own_r = -self.settings.cost_weight * res.cost
-        msgs = []
-        if rec["reply_to"] is not None:
-            v = 0.0 if capped else self.node.value(obs)
-            msgs.append(self._reply_msg(rec, v, res.duration, own_r + (self.settings.penalty if capped else 0.0)))
+        v = 0.0 if capped else self.node.value(obs)
+        msgs = self._replies(rec, v, res.duration, own_r + (self.settings.penalty if capped else 0.0))
         k, recorded = None, False
         key = handoff_id(rec["task"], rec["hop"] + 1)
         if not capped:
@@ -428,14 +423,14 @@ class AgentService:
         done = {"op": "done", "h": rec["handoff"], "obs": obs, "k": k, "mode": mode, "rec": recorded,
                 "out": None if k is not None else res.artifact, "msgs": [m.to_record() for m in msgs]}
         self._after_decision(rec, key, k, recorded, obs)
-        self.journal.append(done)
+        self._write(done)
         self._settle(rec["handoff"], msgs)
 
     def _forward_msg(self, rec: dict[str, Any], key: str, k: str, recorded: bool, artifact: Any) -> OutMessage:
         peer = self.settings.peers[k]
         fields = {"task": rec["task"], "handoff": key, "hop": rec["hop"] + 1, "mode": rec["mode"],
                   "reply_to": self.settings.url if recorded else None, "artifact": artifact}
-        return OutMessage(f"handoff:{key}", "handoff", peer.name, peer.url, fields)
+        return OutMessage(f"handoff:{key}", "handoff", peer.name, peer.url, fields, self.clock())
 
     def _after_decision(self, rec: dict[str, Any], key: str, k: str | None, recorded: bool, obs: Any) -> None:
         """Bookkeeping of a processed handoff (shared by live processing and replay)."""
@@ -449,9 +444,9 @@ class AgentService:
 
     def _finish_failed(self, rec: dict[str, Any]) -> None:
         """A work that raised: the task ends here; the predecessor learns the penalty."""
-        msgs = [self._reply_msg(rec, 0.0, 1, self.settings.penalty)] if rec["reply_to"] is not None else []
+        msgs = self._replies(rec, 0.0, 1, self.settings.penalty)
         self.counters["work_failed"] += 1
-        self.journal.append({"op": "failed", "h": rec["handoff"], "msgs": [m.to_record() for m in msgs]})
+        self._write({"op": "failed", "h": rec["handoff"], "msgs": [m.to_record() for m in msgs]})
         self._settle(rec["handoff"], msgs)
 
     async def _judge_one(self, rec: dict[str, Any]) -> None:
@@ -464,21 +459,22 @@ class AgentService:
             reward = self.settings.penalty
         if rec["handoff"] not in self.inbox:
             return
-        msgs = [self._reply_msg(rec, 0.0, 1, reward)] if rec["reply_to"] is not None else []
-        self.journal.append({"op": "judged", "h": rec["handoff"], "r": reward, "msgs": [m.to_record() for m in msgs]})
+        msgs = self._replies(rec, 0.0, 1, reward)
+        self._write({"op": "judged", "h": rec["handoff"], "r": reward, "msgs": [m.to_record() for m in msgs]})
         self.counters["tasks_finished"] += 1
         self._settle(rec["handoff"], msgs)
         if self._outcomes is not None:
             import json
 
             self._outcomes.write(json.dumps({"task": rec["task"], "reward": reward, "hops": rec["hop"],
-                                             "mode": rec["mode"], "artifact": rec["artifact"]}) + "\n")
+                                             "mode": rec["mode"], "t": self.clock(),
+                                             "artifact": rec["artifact"]}) + "\n")
 
     def _settle(self, hid: str, msgs: list[OutMessage]) -> None:
         """A handoff is done: it leaves the inbox and its messages join the outbox."""
         self.inbox.pop(hid, None)
         for m in msgs:
-            self.outbox[m.mid] = m
+            self.outbox.add(m)
             if m.kind == "reply":
                 self._audit_out(m)
         self._tick()
@@ -493,18 +489,27 @@ class AgentService:
         self._deliveries[msg.mid] = task
 
     async def _deliver(self, msg: OutMessage) -> None:
+        url = self.urls.get(msg.recipient) if msg.kind == "reply" else msg.url
         try:
-            ok = await self.sender.deliver(msg)
+            if url is None:  # a reply owed to a peer that is no longer configured (restart with new peers)
+                log.error("%s: no address for %s any more (--peer); reply %s dropped", self.name, msg.recipient,
+                          msg.mid)
+                ok = False
+            else:
+                ok = await self.sender.deliver(dataclasses.replace(msg, url=url))
         finally:
             self._deliveries.pop(msg.mid, None)
-        self.journal.append({"op": "ack", "m": msg.mid, "ok": ok})
+        try:
+            self._write({"op": "ack", "m": msg.mid, "ok": ok})
+        except ServiceStopped:
+            return
         self._acked(msg.mid, ok)
         self._tick()
         async with self._room:
             self._room.notify_all()
 
     def _acked(self, mid: str, ok: bool) -> None:
-        msg = self.outbox.pop(mid, None)
+        msg = self.outbox.pop(mid)
         self.counters["delivered" if ok else "undeliverable"] += 1
         if not ok and msg is not None and msg.kind == "handoff":
             self._abandon(msg.fields["handoff"], "successor rejected the handoff")
@@ -520,14 +525,26 @@ class AgentService:
     def _tick(self) -> None:
         self._since_snapshot += 1
         if not self._replaying and self._since_snapshot >= self.settings.checkpoint_every:
+            self._try_checkpoint()
+
+    def _try_checkpoint(self) -> None:
+        """A snapshot, or an error logged: a failed snapshot loses nothing (the old snapshot
+        and the whole journal stay), so the service goes on and tries again later."""
+        try:
             self.checkpoint()
+        except OSError as exc:
+            log.error("%s: snapshot failed (%s); the journal keeps every record", self.name, exc)
+            self._last_snapshot = self.clock()
 
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(min(self.settings.checkpoint_interval_s, 1.0))
-            self._expire()
+            try:
+                self._expire()
+            except ServiceStopped:
+                return
             if self._since_snapshot and self._due():
-                self.checkpoint()
+                self._try_checkpoint()
 
     def _due(self) -> bool:
         return self.clock() - self._last_snapshot >= self.settings.checkpoint_interval_s
@@ -536,7 +553,7 @@ class AgentService:
         horizon = self.clock() - self.settings.decision_ttl_s
         old = [k for k, p in self.pending.items() if p["t"] < horizon and f"handoff:{k}" not in self.outbox]
         for key in old:
-            self.journal.append({"op": "forget", "h": key})
+            self._write({"op": "forget", "h": key})
             self._abandon(key, f"no reply within {self.settings.decision_ttl_s:g} s")
 
     def checkpoint(self) -> None:
@@ -546,7 +563,7 @@ class AgentService:
             "pending": self.pending,
             "inbox": self.inbox,
             "outbox": [m.to_record() for m in self.outbox.values()],
-            "seen": list(self.seen.items),
+            "seen": [[h, who] for h, who in self.seen.items.items()],
             "applied": list(self.applied.items),
             "counters": dict(self.counters),
         }
@@ -555,14 +572,18 @@ class AgentService:
         self._last_snapshot = self.clock()
 
     # ================================================================ restoring
-    def _restore(self) -> None:
+    def restore(self) -> None:
+        """Load the snapshot and replay the journal (raises :class:`JournalError` naming the file
+        or record that cannot be restored); :meth:`start` calls it if it was not called before."""
+        self._loaded = True
         state, records = self.journal.load()
         if state is not None:
             self.pending = dict(state["pending"])
             self.inbox = dict(state["inbox"])
-            self.outbox = {r["mid"]: OutMessage.from_record(r) for r in state["outbox"]}
-            for hid in state["seen"]:
-                self.seen.add(hid)
+            for r in state["outbox"]:
+                self.outbox.add(OutMessage.from_record(r))
+            for hid, who in state["seen"]:
+                self.seen.add(hid, who)
             for hid in state["applied"]:
                 self.applied.add(hid)
             self.counters.update(state["counters"])
@@ -619,8 +640,7 @@ class AgentService:
     def _restore_msgs(self, rec: dict[str, Any]) -> None:
         self.inbox.pop(rec["h"], None)
         for m in rec["msgs"]:
-            msg = OutMessage.from_record(m)
-            self.outbox[msg.mid] = msg
+            self.outbox.add(OutMessage.from_record(m))
 
     # ================================================================ reporting
     def stats(self) -> dict[str, Any]:
@@ -636,6 +656,9 @@ class AgentService:
             "outbox": len(self.outbox),
             "attempts": self.sender.attempts,
             "retries": self.sender.retries,
+            "gave_up": self.sender.gave_up,
+            "failing_peers": self.sender.failing_peers(),
+            "fatal": self.fatal,
         }
 
     def _audit_reply(self, event: str, reply: Reply) -> None:
