@@ -99,9 +99,11 @@ def main() -> None:
     ap.add_argument("--sim-steps", type=int, default=2000, help="steps of each network-speed run (0: skip)")
     ap.add_argument("--json", default=None, help="write the results to this JSON file")
     args = ap.parse_args()
-    out: dict[str, Any] = {"seed": args.seed, "simulated": True, "args": vars(args), "static": [], "curves": {},
-                           "network": [], "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                                      "load_avg": os.getloadavg()}}
+    out: dict[str, Any] = {
+        "seed": args.seed, "simulated": True, "args": vars(args), "handoffs_to_full_accuracy": {}, "static": [],
+        "curves": {}, "network": [],
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+    }
 
     def save() -> None:  # after every measurement, so that an interrupted run keeps its results
         if args.json:
@@ -122,6 +124,7 @@ def main() -> None:
             out["curves"][f"{family}@{n}"] = curve
             r = handoffs_to_full_accuracy(family, n, args.seed, args, lambda rec, c=curve: (c.append(rec), save()))
             out["static"].append(r)
+            out["handoffs_to_full_accuracy"][f"{family}@{n}"] = r["handoffs_to_full_accuracy"]
             print(f"{family} n={n}: handoffs to full accuracy {r['handoffs_to_full_accuracy']} "
                   f"({r['handoffs_to_full_accuracy_per_pair']} per pair), {r['train_s']} s, "
                   f"{r['handoffs_per_s']:,.0f} handoffs/s", flush=True)
