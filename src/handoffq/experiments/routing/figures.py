@@ -56,14 +56,16 @@ def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 4.8))
     col = _colours(list(d["curves"]))
+    single = 0
     for m, pts in d["curves"].items():
         if not pts:
             continue
         lo, mu, low, high = (np.asarray(v, float) for v in zip(*pts))
         low = np.maximum(low, 1.0)  # a delivery takes at least one step (t-intervals of few seeds reach below)
         ls = _ABLATION_STYLE.get(m, "-")
-        if len(lo) == 1:  # a method run at one load only (the ablations in the quick preset)
-            ax.errorbar(lo, mu, yerr=[mu - low, high - mu], fmt="D", ms=5, color=col[m],
+        if len(lo) == 1:  # a method run at one load only (the ablations in the quick preset), nudged apart
+            single += 1
+            ax.errorbar(lo + 0.04 * single, mu, yerr=[mu - low, high - mu], fmt="D", ms=5, color=col[m],
                         capsize=3, label=_label(m) + f" (load {lo[0]:g} only)")
             continue
         ax.plot(lo, mu, ls, marker="o", ms=3, color=col[m], label=_label(m))
