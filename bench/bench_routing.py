@@ -1,123 +1,138 @@
-"""Benchmark: IC-Q routers on Barabasi-Albert graphs of 100, 300 and 1000 nodes.
+"""Benchmark: routes learned from packets on large graphs, and the packet network's speed.
 
-Prints, per size, the wall time and the samples (handoffs) until the greedy routes are 100%
-accurate (every ordered pair on a shortest path) with the sweep runner's ``"probe"`` schedule
-(every router probes every ``(destination, neighbour)`` pair once per sweep, so the sweeps
-needed grow with the diameter, not the maximum degree), the training throughput (handoffs per
-second), and the multi-packet simulator's throughput (packets routed per second, IC-Q
-routers). The episodic in-process runner's throughput on the 100-node graph is measured in
-the same run as the baseline for the speed-up ratio.
+1. **Handoffs to full accuracy**, per graph family and size. IC-Q routers with the routing
+   experiment's static settings (``(destination, detained)`` observations with ``detain_prob =
+   0.5``, epsilon-greedy 0.1, ``visits_offset`` steps, the vectorised team on the shared episode
+   loop) learn from packets between random pairs; all-pairs accuracy (both flag tables, against
+   BFS shortest paths) is checked every ``--check`` handoffs per ordered pair; a run stops once
+   accuracy has been 1.0 at ``--stay`` consecutive checks, or at ``--budget`` handoffs per pair.
+   Reported: the first check of that final run of 1.0s (handoffs, and per ordered pair), the
+   wall time, handoffs per second.
+2. **Network speed**: steps and packet hops per second of
+   :class:`~handoffq.envs.packet_network.PacketNetwork` with IC-Q routers (every reply through the
+   audited channel) and with Q-routing, on Boyan and Littman's grid at load 2.
 
-Usage: ``python bench/bench_routing.py [--sizes 100,300,1000] [--seed 0]`` (simulated graphs).
+Usage: ``python bench/bench_routing.py [--families barabasi_albert] [--sizes 100,300,1000]
+[--seed 0] [--json PATH]``. The JSON is rewritten after every check, so an interrupted run keeps
+its curves. Simulated graphs and traffic; wall times depend on the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import time
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np
-
-from handoffq.envs.routing import (
-    RoutingConfig,
-    RoutingEnv,
-    hop_distances,
-    make_graph,
-    route_accuracy,
-)
-from handoffq.envs.routing_dynamic import DynamicConfig, PacketNetwork
-from handoffq.experiments.routing import greedy_tables, pair_accuracy
-from handoffq.learn.exploration import Exploration
-from handoffq.learn.schedules import StepSize
-from handoffq.learn.team import make_team
-from handoffq.runtime.inprocess import InProcessRunner
-from handoffq.runtime.routing_sweep import RouterSweepRunner
+from handoffq.baselines.q_routing_family import QRoutingTeam
+from handoffq.core.packets import PacketTeam
+from handoffq.envs.packet_network import LoadConfig, PacketNetwork
+from handoffq.envs.routing import RoutingConfig, RoutingEnv, boyan_littman_6x6, hop_distances, make_graph
+from handoffq.experiments.routing.config import RoutingExperimentConfig
+from handoffq.experiments.routing.metrics import stays_full_from
+from handoffq.experiments.routing.static import slots_for, static_accuracy, static_team
+from handoffq.learn.router_load import ICQLoadTeam
+from handoffq.runtime.packet_episodes import EpisodicRouterTrainer
 
 
-def _team(env: RoutingEnv, seed: int) -> list:
-    return make_team(
-        env, seed=seed, exploration=Exploration(epsilon=0.0), schedule=StepSize("constant", a0=1.0)
-    )
-
-
-def bench_size(n: int, seed: int, max_sweeps: int = 400) -> dict[str, float]:
-    """Train until 100% accuracy; return timings."""
-    g = make_graph("barabasi_albert", n, seed=seed)
-    cfg = RoutingConfig()
-    env = RoutingEnv(g, cfg)
+def handoffs_to_full_accuracy(
+    family: str, n: int, seed: int, args: argparse.Namespace, progress: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Train until accuracy has been 1.0 at ``args.stay`` consecutive checks (or the budget)."""
+    cfg = RoutingExperimentConfig(n_slots=args.slots)
+    g = make_graph(family, n, seed=seed)
+    env = RoutingEnv(g, RoutingConfig(gamma=cfg.gamma, detain_prob=cfg.detain_prob))
     dist = hop_distances(env.graph)
-    team = _team(env, seed)
-    runner = RouterSweepRunner(g, team, cfg, seed=seed)
-    train_s, acc = 0.0, 0.0
-    while runner.sweeps < max_sweeps:
-        t0 = time.perf_counter()
-        runner.sweep()
+    team = static_team(env, cfg, seed)
+    tr = EpisodicRouterTrainer(g, team, env.config, n_slots=slots_for(n, cfg), seed=seed + 1)
+    pairs = n * (n - 1)
+    hist: list[tuple[int, float]] = []
+    train_s = train_cpu_s = 0.0
+    while tr.stats.handoffs < args.budget * pairs:
+        t0, c0 = time.perf_counter(), time.process_time()
+        tr.train(args.check * pairs)
         train_s += time.perf_counter() - t0
-        acc = pair_accuracy(route_accuracy(greedy_tables(team, n), dist))
-        if acc == 1.0:
+        train_cpu_s += time.process_time() - c0
+        hist.append((tr.stats.handoffs, static_accuracy(team, dist)))
+        progress({"handoffs": tr.stats.handoffs, "accuracy": hist[-1][1], "train_s": round(train_s, 1),
+                  "train_cpu_s": round(train_cpu_s, 1)})
+        print(f"  {family} n={n}: {tr.stats.handoffs:,} handoffs, accuracy {hist[-1][1]:.6f}, {train_s:.0f} s "
+              f"({train_cpu_s:.0f} s CPU)", flush=True)
+        if len(hist) >= args.stay and all(a == 1.0 for _, a in hist[-args.stay:]):
             break
+    first = stays_full_from(hist) if hist[-1][1] == 1.0 else None
     return {
-        "n": n,
-        "edges": env.graph.number_of_edges(),
-        "accuracy": acc,
-        "sweeps": runner.sweeps,
-        "samples": runner.stats.handoffs,
-        "train_s": train_s,
-        "handoffs_per_s": runner.stats.handoffs / max(train_s, 1e-9),
+        "family": family, "n": n, "seed": seed, "edges": env.graph.number_of_edges(), "n_slots": tr.n_slots,
+        "final_accuracy": hist[-1][1], "handoffs_to_full_accuracy": first,
+        "handoffs_to_full_accuracy_per_pair": None if first is None else first / pairs,
+        "handoffs_trained": tr.stats.handoffs, "train_s": round(train_s, 1), "train_cpu_s": round(train_cpu_s, 1),
+        "handoffs_per_s": tr.stats.handoffs / max(train_s, 1e-9),
+        "handoffs_per_cpu_s": tr.stats.handoffs / max(train_cpu_s, 1e-9),
     }
 
 
-def episodic_throughput(n: int, seed: int, budget: int = 20000) -> float:
-    """Handoffs per second of the episodic in-process runner (the baseline)."""
-    env = RoutingEnv(make_graph("barabasi_albert", n, seed=seed), RoutingConfig())
-    team = make_team(env, seed=seed, exploration=Exploration(epsilon=0.1))
-    runner = InProcessRunner(env, team, seed=seed)
-    t0 = time.perf_counter()
-    runner.train(budget)
-    return budget / (time.perf_counter() - t0)
-
-
-def packets_per_second(n: int, seed: int, steps: int = 300) -> float:
-    """Packet hops routed per second by IC-Q routers in the multi-packet simulator."""
-    g = make_graph("barabasi_albert", n, seed=seed)
-    team = make_team(
-        RoutingEnv(g, RoutingConfig(gamma=1.0)),
-        seed=seed,
-        exploration=Exploration(epsilon=0.0),
-        schedule=StepSize("constant", a0=0.1),
-    )
-    net = PacketNetwork(g, team, DynamicConfig(load=n / 20, steps=steps, drain=0), seed=seed)
-    t0 = time.perf_counter()
-    net.run()
-    hops = int(net.hops[net.pid >= 0].sum()) + int(sum(h for h in net._hops if h > 0))
-    return hops / (time.perf_counter() - t0)
+def network_speed(name: str, team: PacketTeam, obs_kind: str, seed: int, steps: int) -> dict[str, Any]:
+    """Steps and packet hops per second of the network on the BL36 grid at load 2."""
+    net = PacketNetwork(boyan_littman_6x6(), team, LoadConfig(load=2.0, steps=steps, drain=0), seed=seed,
+                        obs_kind=obs_kind)
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = net.run()
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    hops = int(res.hops[res.delivered >= 0].sum()) + int(net.hops[net.pid >= 0].sum())
+    return {"team": name, "steps": steps, "hops": hops, "hops_per_s": hops / dt, "steps_per_s": steps / dt,
+            "hops_per_cpu_s": hops / max(cpu, 1e-9), "messages": res.messages}
 
 
 def main() -> None:
-    """Run the benchmark and print a table."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Run the benchmark, print a table, optionally write JSON."""
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--families", default="barabasi_albert")
     ap.add_argument("--sizes", default="100,300,1000")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--check", type=int, default=100, help="handoffs per ordered pair between accuracy checks")
+    ap.add_argument("--stay", type=int, default=3, help="consecutive checks at 1.0 that end a run")
+    ap.add_argument("--budget", type=int, default=20000, help="handoffs per ordered pair at most")
+    ap.add_argument("--slots", type=int, default=0, help="packets in flight (0: the experiment's rule)")
+    ap.add_argument("--sim-steps", type=int, default=2000, help="steps of each network-speed run (0: skip)")
+    ap.add_argument("--json", default=None, help="write the results to this JSON file")
     args = ap.parse_args()
-    base = episodic_throughput(100, args.seed)
-    print(f"baseline: episodic in-process runner, BA n=100: {base:,.0f} handoffs/s")
-    print(
-        f"{'n':>6} {'edges':>6} {'acc':>6} {'sweeps':>6} {'samples to 100%':>16} {'time (s)':>9} "
-        f"{'handoffs/s':>11} {'x episodic':>10} {'pkt hops/s (dyn)':>16}"
-    )
-    for n in (int(x) for x in args.sizes.split(",")):
-        r = bench_size(n, args.seed)
-        pps = packets_per_second(n, args.seed)
-        print(
-            f"{n:>6} {r['edges']:>6} {r['accuracy']:>6.4f} {r['sweeps']:>6} {r['samples']:>16,} "
-            f"{r['train_s']:>9.1f} {r['handoffs_per_s']:>11,.0f} "
-            f"{r['handoffs_per_s'] / base:>10.1f}"
-            f" {pps:>16,.0f}",
-            flush=True,
-        )
-    print("(simulated graphs and traffic; wall times depend on machine load)")
+    out: dict[str, Any] = {
+        "seed": args.seed, "simulated": True, "args": vars(args), "handoffs_to_full_accuracy": {}, "static": [],
+        "curves": {}, "network": [],
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+    }
+
+    def save() -> None:  # after every measurement, so that an interrupted run keeps its results
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(out, fh, indent=2, default=float)
+
+    if args.sim_steps:
+        for name, team, kind in (("ic_q", ICQLoadTeam(seed=args.seed), "dest_wait"),
+                                 ("q_routing", QRoutingTeam(seed=args.seed), "dest")):
+            r = network_speed(name, team, kind, args.seed, args.sim_steps)
+            out["network"].append(r)
+            print(f"network BL36 load 2, {name}: {r['steps_per_s']:,.0f} steps/s, {r['hops_per_s']:,.0f} hops/s",
+                  flush=True)
+            save()
+    for family in args.families.split(","):
+        for n in (int(x) for x in args.sizes.split(",")):
+            curve: list[dict[str, Any]] = []
+            out["curves"][f"{family}@{n}"] = curve
+            r = handoffs_to_full_accuracy(family, n, args.seed, args, lambda rec, c=curve: (c.append(rec), save()))
+            out["static"].append(r)
+            out["handoffs_to_full_accuracy"][f"{family}@{n}"] = r["handoffs_to_full_accuracy"]
+            print(f"{family} n={n}: handoffs to full accuracy {r['handoffs_to_full_accuracy']} "
+                  f"({r['handoffs_to_full_accuracy_per_pair']} per pair), {r['train_s']} s, "
+                  f"{r['handoffs_per_s']:,.0f} handoffs/s", flush=True)
+            save()
+    out["machine"]["load_avg_end"] = os.getloadavg()
+    save()
+    print("(simulated graphs and traffic; wall times depend on the machine's load)")
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

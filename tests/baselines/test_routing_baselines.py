@@ -7,13 +7,13 @@ import numpy as np
 
 from handoffq.baselines.routing import (
     NaiveRoutingAgent,
-    q_routing_team,
     random_walk_accuracy,
     random_walk_next_hops,
     shortest_path_next_hops,
 )
 from handoffq.envs.routing import RoutingConfig, hop_distances, make_graph, route_accuracy
-from handoffq.experiments.routing import greedy_tables, pair_accuracy, train_static
+from handoffq.experiments.routing.metrics import pair_accuracy
+from handoffq.experiments.routing.static import greedy_tables, train_static
 
 
 def test_shortest_path_oracle_is_exact() -> None:
@@ -50,9 +50,3 @@ def test_naive_q_misses_far_destinations_icq_does_not() -> None:
     # the naive fixed point: delivering to a neighbour destination is learned
     assert naive[3].greedy_successor((4, 0), naive[3].candidates) == 4
 
-
-def test_q_routing_team_is_boyan_littman_configured() -> None:
-    team = q_routing_team(nx.cycle_graph(5), eta=0.3)
-    a = team[0]
-    assert a.gamma == 1.0 and a.obs_nvec == (5,)
-    assert a.exploration.epsilon == 0.0 and a.schedule.kind == "constant" and a.schedule.a0 == 0.3

@@ -275,3 +275,17 @@ def test_unknown_sweep_schedule_is_named() -> None:
     team = make_team(RoutingEnv(g), seed=0)
     with pytest.raises(ValueError, match="schedule"):
         RouterSweepRunner(g, team, schedule="bogus")
+
+
+def test_bl36_is_the_authors_network() -> None:
+    from handoffq.envs.routing import BL36_EDGES, boyan_littman_6x6
+
+    g = boyan_littman_6x6()
+    assert g.number_of_nodes() == 36 and g.number_of_edges() == 50 == len(BL36_EDGES)
+    left = {6 * r + c for r in range(6) for c in range(3)}
+    cross = sorted(tuple(sorted(e)) for e in g.edges if (e[0] in left) != (e[1] in left))
+    assert cross == [(20, 21), (32, 33)]  # two bridges between the 18-router halves
+    assert sorted(g.neighbors(24)) == [18, 30] and sorted(g.neighbors(35)) == [29, 34]
+    assert nx.utils.graphs_equal(make_graph("bl36", 36), g)
+    with pytest.raises(EnvError, match="36"):
+        make_graph("bl36", 20)

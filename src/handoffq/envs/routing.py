@@ -1,8 +1,9 @@
 """Multi-agent packet routing (paper section 5.3): every node of a graph is a router (an agent).
 
 **Graphs.** :func:`make_graph` builds the paper's families - Erdos-Renyi, Barabasi-Albert,
-Watts-Strogatz, chain (a path) - plus a two-cluster grid after Boyan and Littman's irregular
-6x6 grid; any user-supplied undirected ``networkx`` graph works too (:func:`check_graph`).
+Watts-Strogatz, chain (a path) - plus Boyan and Littman's irregular 6x6 grid
+(:func:`boyan_littman_6x6`, family ``"bl36"``) and a simpler two-cluster grid (``"grid"``); any
+user-supplied undirected ``networkx`` graph works too (:func:`check_graph`).
 Generation is seeded (``numpy`` ``SeedSequence`` -> networkx seed). *Connectivity is ensured
 by stitching*: when a random draw is disconnected, each smaller component is joined to the
 largest one by a single edge between two nodes drawn with the seeded generator (the chain,
@@ -18,7 +19,7 @@ its neighbours (sorted); all are admissible. Handing the packet to ``k`` is one 
 
 **Detention.** On arrival at a router other than its destination (and at the source) a
 packet is *detained* with probability ``detain_prob`` - the router is busy with background
-traffic; under load in :mod:`handoffq.envs.routing_dynamic` it is a real queue. A detained
+traffic; under load in :mod:`handoffq.envs.packet_network` it is a real queue. A detained
 packet waits ``detain_steps`` primitive steps at ``wait_cost`` each before its hop.
 
 **Rewards.** Router ``i``'s invocation lasts ``tau = 1 + detained * detain_steps`` primitive
@@ -51,10 +52,12 @@ from scipy.sparse.csgraph import shortest_path
 from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
 
 __all__ = [
+    "BL36_EDGES",
     "FAMILIES",
     "RoutingConfig",
     "RoutingEnv",
     "RoutingVecEnv",
+    "boyan_littman_6x6",
     "check_graph",
     "hop_distances",
     "invocation_reward",
@@ -106,12 +109,50 @@ def two_cluster_grid(rows: int = 6, cols: int = 6, bridges: Sequence[int] = (1, 
     return g
 
 
+#: Boyan and Littman's irregular 6x6 grid, as the ``6x6.net`` file distributed with their
+#: simulator (``netsim1.c``; public mirror: ``Duncanswilson/q-routing-protocol``, ``old_c_src``).
+#: Nodes are ``6 * row + col``; columns 0-2 and 3-5 form two 18-node clusters joined by two
+#: bridge links, ``20 - 21`` (row 3) and ``32 - 33`` (row 5); inside the clusters, links
+#: ``24 - 25``, ``28 - 29`` and the vertical links between rows 4 and 5 except ``24 - 30`` and
+#: ``29 - 35`` are absent, so the bottom bridge is reached only along the bottom row.
+# fmt: off
+BL36_EDGES: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (3, 4), (4, 5),
+    (0, 6), (1, 7), (2, 8), (3, 9), (4, 10), (5, 11),
+    (6, 7), (7, 8), (9, 10), (10, 11),
+    (6, 12), (7, 13), (8, 14), (9, 15), (10, 16), (11, 17),
+    (12, 13), (13, 14), (15, 16), (16, 17),
+    (12, 18), (13, 19), (14, 20), (15, 21), (16, 22), (17, 23),
+    (18, 19), (19, 20), (20, 21), (21, 22), (22, 23),
+    (18, 24), (19, 25), (20, 26), (21, 27), (22, 28), (23, 29),
+    (25, 26), (27, 28),
+    (24, 30), (29, 35),
+    (30, 31), (31, 32), (32, 33), (33, 34), (34, 35),
+)
+# fmt: on
+
+
+def boyan_littman_6x6() -> nx.Graph:
+    """The 36-node irregular grid of Boyan and Littman (1994) (see :data:`BL36_EDGES`).
+
+    Reconstructed from the network file of the authors' simulator (``6x6.net``: node
+    coordinates on a 6x6 lattice with a gap between columns 2 and 3, and its link list) and
+    cross-checked against an independent adjacency list of the same network; 36 nodes, 50
+    links, two clusters of 18 joined by the bridges ``20 - 21`` and ``32 - 33``.
+    """
+    g = nx.Graph()
+    g.add_nodes_from(range(36))
+    g.add_edges_from(BL36_EDGES)
+    return g
+
+
 def make_graph(family: str, n: int, seed: int = 0, **params: float) -> nx.Graph:
     """A connected random graph of ``family`` with ``n`` nodes (seeded; see module docstring).
 
     Parameters (defaults in brackets): Erdos-Renyi ``p`` [``2 ln(n) / n``, capped at 1];
     Barabasi-Albert ``m`` [2]; Watts-Strogatz ``k`` [4] and ``p`` [0.1]; chain: none;
-    ``grid``: a :func:`two_cluster_grid` with ``rows`` [6] and ``cols`` [``n // rows``].
+    ``grid``: a :func:`two_cluster_grid` with ``rows`` [6] and ``cols`` [``n // rows``];
+    ``bl36``: :func:`boyan_littman_6x6` (``n`` must be 36).
     """
     n = int(n)
     if n < 2:
@@ -133,8 +174,12 @@ def make_graph(family: str, n: int, seed: int = 0, **params: float) -> nx.Graph:
     elif family == "grid":
         rows = int(params.get("rows", 6))
         g = two_cluster_grid(rows, max(1, n // rows))
+    elif family == "bl36":
+        if n != 36:
+            raise EnvError(f"the bl36 graph has 36 nodes, got n={n}")
+        g = boyan_littman_6x6()
     else:
-        raise EnvError(f"unknown graph family {family!r} (expected one of {(*FAMILIES, 'grid')})")
+        raise EnvError(f"unknown graph family {family!r} (expected one of {(*FAMILIES, 'grid', 'bl36')})")
     g.remove_edges_from(list(nx.selfloop_edges(g)))
     return stitch_components(g, rng)
 
