@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from handoffq.llm.base import BackendStats, Completion, LLMError, Messages, count_tokens_rough
+from handoffq.llm.base import Backend, BackendStats, Completion, LLMError, Messages, rough_usage
 
 __all__ = [
     "CALIBRATIONS",
@@ -327,7 +327,7 @@ def wrong_letter(qid: str, gold: str, letters: str) -> str:
     return others[h % len(others)]
 
 
-class SimulatedBackend:
+class SimulatedBackend(Backend):
     """An :class:`~handoffq.llm.base.LLMBackend` that plays the roles from :class:`SimParams`.
 
     It reads ``meta`` (``role``, ``qid``, ``gold``, ``letters``, ``current``, ``verdict``,
@@ -365,17 +365,6 @@ class SimulatedBackend:
         self._hidden: dict[str, Hidden] = {}
         self._lock = threading.Lock()
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the lock (so a backend can travel to Ray actors or processes)."""
-        state = dict(self.__dict__)
-        state.pop("_lock", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`__getstate__` with a fresh lock."""
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
     def hidden(self, qid: str) -> Hidden:
         """The hidden variables of question ``qid`` (memoised)."""
         with self._lock:
@@ -385,12 +374,8 @@ class SimulatedBackend:
                 self._hidden[qid] = h
             return h
 
-    def complete(
-        self,
-        messages: Messages,
-        params: dict[str, Any] | None = None,
-        sample: int = 0,
-        meta: dict[str, Any] | None = None,
+    def _answer(
+        self, messages: Messages, params: dict[str, Any], sample: int, meta: dict[str, Any] | None
     ) -> Completion:
         """Produce the role's output for the request described by ``meta``."""
         if not meta or "role" not in meta or "qid" not in meta:
@@ -417,9 +402,7 @@ class SimulatedBackend:
                     f"[simulated editor] The final answer is option {letter}.\n"
                     f"FINAL ANSWER: {letter}"
                 )
-        prompt = sum(count_tokens_rough(m.get("content", "")) for m in messages)
-        done = count_tokens_rough(text)
-        self.stats.add(calls=1, prompt_tokens=prompt, completion_tokens=done)
+        prompt, done = rough_usage(messages, text)
         return Completion(text=text, prompt_tokens=prompt, completion_tokens=done)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handoffq.envs.llm_math.roles import CHECKER, COMMISSIONER, EDITOR, THINKER
+from handoffq.llm.simulated import HIDDEN_NAMES
 
 __all__ = [
     "INTERFACES",
@@ -50,23 +51,8 @@ __all__ = [
 INTERFACES = ("bits4", "budget")
 NONE, RIGHT, WRONG = 0, 1, 2
 
-# column of each hidden variable (same order as handoffq.llm.simulated.HIDDEN_NAMES)
-H = {
-    n: i
-    for i, n in enumerate(
-        (
-            "direct",
-            "think",
-            "copy",
-            "pass_right",
-            "pass_wrong",
-            "fix_thinker",
-            "keep_thinker",
-            "fix_editor",
-            "keep_editor",
-        )
-    )
-}
+# column of each hidden variable (the order of handoffq.llm.simulated.HIDDEN_NAMES)
+H = {n: i for i, n in enumerate(HIDDEN_NAMES)}
 
 
 @dataclass
