@@ -40,7 +40,7 @@ from handoffq.learn.exploration import (
 from handoffq.learn.schedules import StepSize
 from handoffq.learn.targets import NonFiniteQError, finite_target, finite_targets, td_target_batch
 
-__all__ = ["ICQAgent", "VisitCounter"]
+__all__ = ["AgentBase", "ICQAgent", "VisitCounter"]
 
 _DENSE_VISITS = 4_000_000  # (observation, action) pairs above which visits live in a dict
 
@@ -118,7 +118,50 @@ class _Slots:
         return obs, cols
 
 
-class ICQAgent:
+class AgentBase:
+    """What every learning agent of this package holds: its index, its observation sizes,
+    its candidate successors (action columns, in order), the discount, its private generator
+    and its decision count; and the column look-ups over its candidates.
+    """
+
+    n_local = 0
+    wants_own_view = False
+
+    def __init__(
+        self, agent_id: int, obs_nvec: Sequence[int], candidates: Sequence[int], gamma: float, seed: int = 0
+    ) -> None:
+        if not candidates:
+            raise ValueError(f"agent {agent_id} has no candidate successors")
+        self.agent_id = int(agent_id)
+        self.obs_nvec = tuple(int(n) for n in obs_nvec)
+        self.candidates = tuple(int(c) for c in candidates)
+        self._col = {c: i for i, c in enumerate(self.candidates)}
+        self.gamma = float(gamma)
+        self.rng = np.random.default_rng(seed)
+        self.decisions = 0
+
+    def columns(self, successors: Sequence[int]) -> np.ndarray:
+        """Action columns of the given successor ids."""
+        try:
+            return np.fromiter((self._col[int(s)] for s in successors), dtype=np.int64)
+        except KeyError as exc:
+            raise ValueError(
+                f"agent {self.agent_id}: successor {exc.args[0]} is not one of its candidates {list(self.candidates)}"
+            ) from None
+
+    def _mask(self, admissible: Sequence[int]) -> np.ndarray:
+        """Boolean row over the candidate columns: True at the ``admissible`` successors."""
+        mask = np.zeros(len(self.candidates), dtype=bool)
+        mask[self.columns(admissible)] = True
+        return mask
+
+    def _check_owner(self, state: dict[str, Any], what: str) -> None:
+        """Refuse a ``state`` saved by another agent (``what``: the word for it in the error)."""
+        if state["agent_id"] != self.agent_id:
+            raise ValueError(f"{what} of agent {state['agent_id']} loaded into agent {self.agent_id}")
+
+
+class ICQAgent(AgentBase):
     """One IC-Q agent.
 
     Args:
@@ -135,8 +178,6 @@ class ICQAgent:
         local_exploration: exploration over local actions (default: ``exploration``).
     """
 
-    wants_own_view = False
-
     def __init__(
         self,
         agent_id: int,
@@ -151,18 +192,11 @@ class ICQAgent:
         local_estimator: Estimator | None = None,
         local_exploration: Exploration | None = None,
     ) -> None:
-        if not candidates:
-            raise ValueError(f"agent {agent_id} has no candidate successors")
-        self.agent_id = int(agent_id)
-        self.obs_nvec = tuple(int(n) for n in obs_nvec)
-        self.candidates = tuple(int(c) for c in candidates)
+        super().__init__(agent_id, obs_nvec, candidates, gamma, seed)
         self._cand = np.asarray(self.candidates, dtype=np.int64)
-        self._col = {c: i for i, c in enumerate(self.candidates)}
-        self.gamma = float(gamma)
         self.q: Estimator = estimator or TabularEstimator(self.obs_nvec, len(self.candidates))
         self.exploration = exploration or Exploration()
         self.schedule = schedule or StepSize()
-        self.rng = np.random.default_rng(seed)
         self.n_local = int(n_local)
         self.qa: Estimator | None = local_estimator
         if self.n_local and self.qa is None:
@@ -170,7 +204,6 @@ class ICQAgent:
         self.local_exploration = local_exploration or self.exploration
         self.t = 0  # updates of Q
         self.t_local = 0
-        self.decisions = 0
         self.visits = VisitCounter(self.obs_nvec, len(self.candidates))
         self.local_visits = VisitCounter(self.obs_nvec, max(self.n_local, 1))
         self._pending: dict[Key, tuple[tuple[int, ...], int]] = {}
@@ -179,15 +212,6 @@ class ICQAgent:
         self._local_slots: _Slots | None = None
 
     # ------------------------------------------------------------------ helpers
-    def columns(self, successors: Sequence[int]) -> np.ndarray:
-        """Action columns of the given successor ids."""
-        try:
-            return np.fromiter((self._col[int(s)] for s in successors), dtype=np.int64)
-        except KeyError as exc:
-            raise ValueError(
-                f"agent {self.agent_id}: successor {exc.args[0]} is not one of its candidates {list(self.candidates)}"
-            ) from None
-
     def _local_q(self) -> Estimator:
         if self.qa is None:
             raise RuntimeError(f"agent {self.agent_id} is pre-configured: it has no local actions")
@@ -284,11 +308,6 @@ class ICQAgent:
         del self._pending[key]
         self.t += 1
         return err
-
-    def _mask(self, admissible: Sequence[int]) -> np.ndarray:
-        mask = np.zeros(len(self.candidates), dtype=bool)
-        mask[self.columns(admissible)] = True
-        return mask
 
     # ---------------------------------------------------------- local actions
     def decide_local(self, obs: Sequence[int], key: Key = None) -> int:
@@ -466,8 +485,7 @@ class ICQAgent:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
-        if state["agent_id"] != self.agent_id:
-            raise ValueError(f"checkpoint of agent {state['agent_id']} loaded into agent {self.agent_id}")
+        self._check_owner(state, "checkpoint")
         self.q.load_state_dict(state["q"])
         if self.qa is not None and state.get("qa") is not None:
             self.qa.load_state_dict(state["qa"])

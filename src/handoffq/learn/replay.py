@@ -62,8 +62,10 @@ import numpy as np
 
 from handoffq.core.agent import Key
 from handoffq.core.channel import MessageBatch
-from handoffq.core.env import obs_size
+from handoffq.core.env import flat_obs_index, obs_size
 from handoffq.core.messages import HandoffMessage
+from handoffq.learn.agent import AgentBase
+from handoffq.learn.exploration import masked_argmax, masked_max
 
 __all__ = ["PlusConfig", "ReplayICQAgent"]
 
@@ -143,7 +145,7 @@ class _Store:
         return self.arr[name][: self.n]
 
 
-class ReplayICQAgent:
+class ReplayICQAgent(AgentBase):
     """One ICQ+ agent (batched protocol of :class:`~handoffq.learn.agent.ICQAgent`, plus replay).
 
     Args:
@@ -157,9 +159,6 @@ class ReplayICQAgent:
         mlp_steps: optimiser steps per replay refit of an MLP ``Q``.
     """
 
-    n_local = 0
-    wants_own_view = False
-
     def __init__(
         self,
         agent_id: int,
@@ -171,14 +170,10 @@ class ReplayICQAgent:
         estimator: Any | None = None,
         mlp_steps: int = 50,
     ) -> None:
-        self.agent_id = int(agent_id)
-        self.obs_nvec = tuple(int(n) for n in obs_nvec)
+        super().__init__(agent_id, obs_nvec, candidates, gamma, seed)
         self.n_obs = obs_size(self.obs_nvec)
-        self.candidates = tuple(int(c) for c in candidates)
         self.n_act = len(self.candidates)
-        self.gamma = float(gamma)
         self.cfg = cfg or PlusConfig()
-        self.rng = np.random.default_rng(seed)
         self.mlp = estimator
         self.mlp_steps = int(mlp_steps)
         shape = (self.n_obs, self.n_act)
@@ -188,7 +183,6 @@ class ReplayICQAgent:
         self.U = np.full(shape, self.cfg.v_max if self.cfg.optimistic else 0.0)
         self.N = np.zeros(shape, dtype=np.int64)  # own visit counts (decisions answered)
         self.SE = np.full(shape, 0.5)  # standard error of each exploit value (own data)
-        self.decisions = 0
         self.dec = _Store(
             [("key", np.int64), ("obs", np.int64), ("col", np.int64), ("succ", np.int64),
              ("tau", np.int64), ("R", float), ("arr", np.int64)]
@@ -207,12 +201,11 @@ class ReplayICQAgent:
         self._slot_succ = np.zeros(0, dtype=np.int64)
         self._pending: dict[Key, tuple[int, int]] = {}
         self._pos_cache: dict[int, np.ndarray] = {}
-        self._mult = np.cumprod((1, *self.obs_nvec[::-1][:-1]))[::-1].astype(np.int64)
 
     # ------------------------------------------------------------------ helpers
     def flat(self, obs: np.ndarray) -> np.ndarray:
         """Flat indices of observation rows ``(B, d)``."""
-        return np.asarray(obs, dtype=np.int64) @ self._mult
+        return flat_obs_index(obs, self.obs_nvec)
 
     def start_batch(self, n_slots: int) -> None:
         """Per-slot pending storage for ``n_slots`` parallel episodes."""
@@ -234,7 +227,7 @@ class ReplayICQAgent:
         """Successors for ``slots`` (``greedy``: argmax of ``Q``, nothing remembered)."""
         o = self.flat(obs)
         if greedy:
-            return np.asarray(self.candidates, dtype=np.int64)[_masked_argmax(self.Q[o], mask)]
+            return np.asarray(self.candidates, dtype=np.int64)[masked_argmax(self.Q[o], mask)]
         cols = self._explore_cols(o, mask)
         eps = self.epsilon_now()
         if eps > 0:
@@ -288,8 +281,7 @@ class ReplayICQAgent:
     # ------------------------------------------------------------------ messages
     def value_batch(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The scalar sent back on arrival: ``max_k Q(o', k)`` (exploit values)."""
-        q = self.Q[self.flat(obs)]
-        return np.where(mask, q, -np.inf).max(axis=1)
+        return masked_max(self.Q[self.flat(obs)], mask)
 
     def arrive_batch(
         self, slots: np.ndarray, keys: np.ndarray, obs: np.ndarray, tau: np.ndarray, R: np.ndarray
@@ -343,17 +335,12 @@ class ReplayICQAgent:
         q[uniq] += step * (mt - q[uniq])
 
     # ------------------------------------------------------------------ scalar protocol
-    def _cols(self, admissible: Sequence[int]) -> np.ndarray:
-        mask = np.zeros(self.n_act, dtype=bool)
-        mask[[self.candidates.index(int(k)) for k in admissible]] = True
-        return mask
-
     def decide(self, obs: Sequence[int], admissible: Sequence[int], key: Key = None) -> int:
         """Choose a successor at ``obs`` (same behaviour as the batch form); remember it."""
         if key in self._pending:
             raise RuntimeError(f"agent {self.agent_id} already has a pending decision under key {key!r}")
         o = self.flat(np.asarray([obs]))
-        col = int(self._explore_cols(o, self._cols(admissible)[None, :])[0])
+        col = int(self._explore_cols(o, self._mask(admissible)[None, :])[0])
         self.decisions += 1
         self._pending[key] = (int(o[0]), col)
         return self.candidates[col]
@@ -361,11 +348,11 @@ class ReplayICQAgent:
     def greedy_successor(self, obs: Sequence[int], admissible: Sequence[int]) -> int:
         """The greedy admissible successor at ``obs``."""
         o = self.flat(np.asarray([obs]))
-        return self.candidates[int(_masked_argmax(self.Q[o], self._cols(admissible)[None, :])[0])]
+        return self.candidates[int(masked_argmax(self.Q[o], self._mask(admissible)[None, :])[0])]
 
     def value(self, obs: Sequence[int], admissible: Sequence[int]) -> float:
         """``max_k Q(o, k)`` over ``admissible``."""
-        return float(self.value_batch(np.asarray([obs]), self._cols(admissible)[None, :])[0])
+        return float(self.value_batch(np.asarray([obs]), self._mask(admissible)[None, :])[0])
 
     def receive(
         self, message: HandoffMessage, key: Key = None, own_view: Any | None = None
@@ -427,8 +414,7 @@ class ReplayICQAgent:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
-        if state["agent_id"] != self.agent_id:
-            raise ValueError(f"state of agent {state['agent_id']} loaded into agent {self.agent_id}")
+        self._check_owner(state, "state")
         for name in ("Q", "U", "N", "SE"):
             setattr(self, name, np.array(state[name]))
         self.decisions = int(state["decisions"])
@@ -554,7 +540,3 @@ class ReplayICQAgent:
         out = est.values_batch(all_rows).astype(float)
         return np.where(cnt.sum(axis=1, keepdims=True) > 0, out, 0.0)
 
-
-def _masked_argmax(q: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Column of the largest admissible value in every row."""
-    return np.argmax(np.where(mask, q, -np.inf), axis=1)
