@@ -41,6 +41,20 @@ def _log_y(ax: Any) -> None:
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
+_BINNED_Y = "Mean delivery time of packets\ndelivered in each bin (steps, log scale)"
+_RANGE_NOTE = "lines: mean over seeds; bands: range over seeds"
+
+
+def _finish(fig: Any, ax: Any, path: Path, xlabel: str, ylabel: str, title: str, **title_kw: Any) -> Path:
+    """Log-scale y axis, the labels, the title (font size 10), the legend on the right; save to ``path``."""
+    _log_y(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10, **title_kw)
+    _legend_right(ax)
+    return save(fig, path)
+
+
 def _curves_with_band(ax: Any, d: dict[str, Any], labels: dict[str, str]) -> None:
     """Each method's mean curve over seeds, and the range of its seeds' curves as a band."""
     col = _colours(list(d["curves"]))
@@ -74,13 +88,10 @@ def delivery_vs_load(out: Path, d: dict[str, Any], saturation: float | None) -> 
         ax.axvline(saturation, color="0.4", ls="--", lw=1)
         ax.annotate("fixed shortest paths\nbecome overloaded", (saturation, 0.97), xycoords=("data", "axes fraction"),
                     xytext=(4, 0), textcoords="offset points", va="top", fontsize=8, color="0.3")
-    _log_y(ax)
-    ax.set_xlabel("Offered load (new packets injected per time step)")
-    ax.set_ylabel("Mean time to deliver a packet\n(time steps, log scale)")
-    ax.set_title(f"36-router network of Boyan & Littman: delivery time as load grows {SIMULATED_TAG}\n"
-                 "lines: mean over seeds; bands and bars: 95% confidence interval over seeds", fontsize=10)
-    _legend_right(ax)
-    return save(fig, out / "delivery_vs_load.png")
+    return _finish(fig, ax, out / "delivery_vs_load.png", "Offered load (new packets injected per time step)",
+                   "Mean time to deliver a packet\n(time steps, log scale)",
+                   f"36-router network of Boyan & Littman: delivery time as load grows {SIMULATED_TAG}\n"
+                   "lines: mean over seeds; bands and bars: 95% confidence interval over seeds")
 
 
 def load_trace(out: Path, d: dict[str, Any]) -> Path:
@@ -92,14 +103,9 @@ def load_trace(out: Path, d: dict[str, Any]) -> Path:
         ax.axvspan(k * p, (k + 1) * p, color="0.92" if k % 2 else "white", lw=0)
         ax.text((k + 0.5) * p, 1.02, f"load {lo:g}", transform=ax.get_xaxis_transform(), ha="center", fontsize=9)
     _curves_with_band(ax, d, {})
-    _log_y(ax)
     ax.set_xlim(0, p * len(loads))
-    ax.set_xlabel("Time since the warm-up (steps)")
-    ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
-    ax.set_title(f"Load steps up, then back down: does each method recover? {SIMULATED_TAG}\n"
-                 "lines: mean over seeds; bands: range over seeds", fontsize=10, pad=18)
-    _legend_right(ax)
-    return save(fig, out / "load_trace.png")
+    return _finish(fig, ax, out / "load_trace.png", "Time since the warm-up (steps)", _BINNED_Y,
+                   f"Load steps up, then back down: does each method recover? {SIMULATED_TAG}\n{_RANGE_NOTE}", pad=18)
 
 
 def failure(out: Path, d: dict[str, Any]) -> Path:
@@ -113,13 +119,9 @@ def failure(out: Path, d: dict[str, Any]) -> Path:
     ax.axvline(0, color="k", ls="--", lw=1)
     ax.annotate(f"link {d['edge'][0]}-{d['edge'][1]} fails", (0, 0.97), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", va="top", fontsize=8)
-    _log_y(ax)
-    ax.set_xlabel("Time relative to the link failure (steps)")
-    ax.set_ylabel("Mean delivery time of packets\ndelivered in each bin (steps, log scale)")
-    ax.set_title(f"The busiest link between the two halves fails at load {d['load']:g} {SIMULATED_TAG}\n"
-                 "lines: mean over seeds; bands: range over seeds", fontsize=10)
-    _legend_right(ax)
-    return save(fig, out / "failure.png")
+    return _finish(fig, ax, out / "failure.png", "Time relative to the link failure (steps)", _BINNED_Y,
+                   f"The busiest link between the two halves fails at load {d['load']:g} {SIMULATED_TAG}\n"
+                   f"{_RANGE_NOTE}")
 
 
 def learned_routes(out: Path, d: dict[str, Any]) -> Path:
