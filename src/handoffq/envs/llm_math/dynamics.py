@@ -130,22 +130,21 @@ def bits_of(st: Latent) -> np.ndarray:
     return 8 * (st.cur > 0) + 4 * st.mod + 2 * (st.ver > 0) + (st.ver == 1)
 
 
+def _has_budget(interface: str) -> bool:
+    """Whether ``interface`` carries the remaining budget (``"budget"``) or not (``"bits4"``)."""
+    if interface not in INTERFACES:
+        raise ValueError(f"unknown interface {interface!r} (known: {', '.join(INTERFACES)})")
+    return interface == "budget"
+
+
 def n_obs(interface: str, cap: int) -> int:
     """Number of observation values of ``interface`` under invocation cap ``cap``."""
-    if interface == "bits4":
-        return 16
-    if interface == "budget":
-        return 16 * int(cap)
-    raise ValueError(f"unknown interface {interface!r} (known: {', '.join(INTERFACES)})")
+    return 16 * int(cap) if _has_budget(interface) else 16
 
 
 def obs_nvec(interface: str, cap: int) -> tuple[int, ...]:
     """MultiDiscrete sizes of the observation tuple of ``interface``."""
-    if interface == "bits4":
-        return (2, 2, 2, 2)
-    if interface == "budget":
-        return (2, 2, 2, 2, int(cap))
-    raise ValueError(f"unknown interface {interface!r} (known: {', '.join(INTERFACES)})")
+    return (2, 2, 2, 2, int(cap)) if _has_budget(interface) else (2, 2, 2, 2)
 
 
 def obs_index(st: Latent, interface: str, cap: int) -> np.ndarray:
@@ -154,12 +153,9 @@ def obs_index(st: Latent, interface: str, cap: int) -> np.ndarray:
     For ``"budget"`` the last component is ``cap - t - 1`` in ``0..cap-1`` (the number of
     invocations left *after* the current one, i.e. "remaining budget - 1").
     """
+    budget = _has_budget(interface)
     b = bits_of(st)
-    if interface == "bits4":
-        return b
-    if interface == "budget":
-        return b * cap + np.clip(cap - st.t - 1, 0, cap - 1)
-    raise ValueError(f"unknown interface {interface!r} (known: {', '.join(INTERFACES)})")
+    return b * cap + np.clip(cap - st.t - 1, 0, cap - 1) if budget else b
 
 
 def advance(st: Latent, succ: np.ndarray, hid: np.ndarray, cap: int) -> np.ndarray:
