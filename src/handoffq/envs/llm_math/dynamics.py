@@ -158,6 +158,20 @@ def obs_index(st: Latent, interface: str, cap: int) -> np.ndarray:
     return b * cap + np.clip(cap - st.t - 1, 0, cap - 1) if budget else b
 
 
+def _stated_right(
+    st: Latent, revised: np.ndarray, fresh: np.ndarray, standing: np.ndarray, keep: np.ndarray, fix: np.ndarray
+) -> np.ndarray:
+    """Whether the answer a thinker or editor states is right (the rule they share).
+
+    ``fresh`` on a fresh question; ``standing`` where it stands by (or copies) the current
+    answer (unchecked, judged correct, or the role ``revised`` already); otherwise, told
+    "incorrect", ``keep`` for a right current answer and ``fix`` for a wrong one.
+    """
+    right = st.cur == RIGHT
+    stands = (st.ver != 2) | revised
+    return np.where(st.cur == NONE, fresh, np.where(stands, standing, np.where(right, keep, fix)))
+
+
 def advance(st: Latent, succ: np.ndarray, hid: np.ndarray, cap: int) -> np.ndarray:
     """Play the active role of every alive episode and hand over to ``succ`` (in place).
 
@@ -181,12 +195,7 @@ def advance(st: Latent, succ: np.ndarray, hid: np.ndarray, cap: int) -> np.ndarr
     # thinker
     m = alive & (a == THINKER)
     if m.any():
-        stand = (st.ver != 2) | st.rev_t
-        new = np.where(
-            st.cur == NONE,
-            col("think"),
-            np.where(stand, right, np.where(right, col("keep_thinker"), col("fix_thinker"))),
-        )
+        new = _stated_right(st, st.rev_t, col("think"), right, col("keep_thinker"), col("fix_thinker"))
         revising = m & (st.ver == 2) & ~st.rev_t
         val = np.where(new, RIGHT, WRONG)
         # "modified": the answer was restated in reply to an "incorrect" verdict
@@ -204,16 +213,7 @@ def advance(st: Latent, succ: np.ndarray, hid: np.ndarray, cap: int) -> np.ndarr
     # editor
     m = alive & (a == EDITOR)
     if m.any():
-        copying = (st.ver != 2) | st.rev_e
-        new = np.where(
-            st.cur == NONE,
-            col("direct"),
-            np.where(
-                copying,
-                right & col("copy"),
-                np.where(right, col("keep_editor"), col("fix_editor")),
-            ),
-        )
+        new = _stated_right(st, st.rev_e, col("direct"), right & col("copy"), col("keep_editor"), col("fix_editor"))
         st.rev_e = st.rev_e | (m & (st.ver == 2))
         val = np.where(new, RIGHT, WRONG)
         st.ver = np.where(m, 0, st.ver)
