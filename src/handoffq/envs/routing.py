@@ -49,7 +49,7 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import shortest_path
 
-from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_successor
+from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_step
 
 __all__ = [
     "BL36_EDGES",
@@ -404,9 +404,7 @@ class RoutingEnv(_Topology):
 
     def step(self, successor: int) -> Transition:
         """Wait (if detained), hop to ``successor``; deliver, truncate or draw the next flag."""
-        if self._done:
-            raise EnvError("step() called on a finished episode; call reset()")
-        check_successor(self, successor)
+        check_step(self, successor, self._done)
         cfg = self.config
         wait = self._flag * cfg.detain_steps
         reward = invocation_reward(wait, cfg.gamma, cfg.wait_cost, cfg.hop_cost)
