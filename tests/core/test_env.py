@@ -36,3 +36,18 @@ def test_preconfigured_agents_name_the_environment_and_step_checks_come_first() 
         check_step(env, bad, done=False)
     with pytest.raises(EnvError, match=r"finished episode; call reset\(\)"):
         check_step(env, env.admissible(env.active_agent)[0], done=True)
+
+
+def test_seeded_rng_restarts_on_a_seed_and_continues_on_none() -> None:
+    from handoffq.core.env import SeededRng
+
+    class _Env(SeededRng):
+        def reset(self, seed: int | None = None) -> float:
+            self._seed_rng(seed)
+            return float(self._rng.random())
+
+    env = _Env()
+    env.reset(None)  # no generator yet: an unseeded one starts
+    first = env.reset(5)
+    assert env.reset(None) != first  # None continues the running generator
+    assert env.reset(5) == first  # a seed restarts it

@@ -32,6 +32,7 @@ __all__ = [
     "LocalStep",
     "Obs",
     "PreconfiguredAgents",
+    "SeededRng",
     "Transition",
     "VecHandoffEnv",
     "VecLocalStep",
@@ -128,6 +129,21 @@ class PreconfiguredAgents:
     def act(self, local_action: int) -> LocalStep:
         """Not available: every agent is pre-configured."""
         raise EnvError(f"{self.NAME or type(self).__name__} has pre-configured agents only (no local actions)")
+
+
+class SeededRng:
+    """Mixin: an environment's private generator ``_rng`` and the rule every ``reset`` follows.
+
+    ``reset(seed)`` restarts the generator from ``seed``; ``reset(None)`` continues the running
+    one (at construction, with no generator yet, it starts an unseeded one).
+    """
+
+    _rng: np.random.Generator
+
+    def _seed_rng(self, seed: int | None) -> None:
+        """Restart ``_rng`` from ``seed`` (``None``: keep the running generator)."""
+        if seed is not None or not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng(seed)
 
 
 def check_step(env: HandoffEnv, successor: int, done: bool) -> None:

@@ -49,7 +49,7 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import shortest_path
 
-from handoffq.core.env import EnvError, LocalStep, Transition, VecLocalStep, VecTransition, check_step
+from handoffq.core.env import EnvError, LocalStep, SeededRng, Transition, VecLocalStep, VecTransition, check_step
 
 __all__ = [
     "BL36_EDGES",
@@ -295,7 +295,7 @@ class RoutingConfig:
         return asdict(self)
 
 
-class _Topology:
+class _Topology(SeededRng):
     """Shared graph bookkeeping of the single and vectorised environments."""
 
     def _setup(self, graph: nx.Graph, config: RoutingConfig | None) -> None:
@@ -349,15 +349,13 @@ class RoutingEnv(_Topology):
     ) -> None:
         self._setup(graph, config)
         self.agent_names = tuple(f"router_{i}" for i in range(self.n_agents))
-        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     def reset(
         self, seed: int | None = None, source: Hashable | None = None, dest: Hashable | None = None
     ) -> None:
         """New packet: ``source``/``dest`` given as node labels, or drawn uniformly (``s != d``)."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         n = self.n_agents
         d = self.index_of(dest, "destination") if dest is not None else None
         s = self.index_of(source, "source") if source is not None else None
@@ -452,13 +450,11 @@ class RoutingVecEnv(_Topology):
         )
         self._edge_keys = np.sort(edges[:, 0] * n + edges[:, 1])
         self._masks = [np.ones((1, len(nb)), dtype=bool) for nb in self._nbrs]
-        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
         """Fresh packets in every slot."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         b = self.n_envs
         self._node = np.zeros(b, dtype=np.int64)
         self._dest = np.zeros(b, dtype=np.int64)

@@ -88,6 +88,7 @@ from handoffq.config import option
 from handoffq.core.env import (
     EnvError,
     PreconfiguredAgents,
+    SeededRng,
     Transition,
     VecLocalStep,
     VecTransition,
@@ -387,7 +388,7 @@ def _groups(cfg: SyntheticConfig, inst: _Instance) -> np.ndarray:
     return ((rank * m) // nz).astype(np.int64)
 
 
-class SyntheticICSMDP(PreconfiguredAgents):
+class SyntheticICSMDP(PreconfiguredAgents, SeededRng):
     """A single synthetic IC-SMDP episode simulator implementing :class:`HandoffEnv`."""
 
     simulated = True
@@ -404,15 +405,13 @@ class SyntheticICSMDP(PreconfiguredAgents):
         self.m = n_groups(cfg)
         self.group = _groups(cfg, self.inst)  # z -> observed group
         self._cum = np.cumsum(self.inst.kernel, axis=2)
-        self._rng = np.random.default_rng(seed)
         self._candidates = tuple(range(cfg.n_agents))
         self.reset(seed)
 
     # ----------------------------------------------------------- HandoffEnv
     def reset(self, seed: int | None = None) -> None:
         """Agent 0 active in a uniform non-goal latent state."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         self._active = 0
         self._s = int(self._rng.integers(self.n_latent))
         self._xi = np.zeros(self.n_agents, dtype=np.int64)
@@ -599,7 +598,7 @@ def alias_tables(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return accept, alias
 
 
-class SyntheticVecEnv:
+class SyntheticVecEnv(SeededRng):
     """``n_envs`` synthetic IC-SMDP episodes stepped together with numpy (same dynamics).
 
     :meth:`step` is vectorised over slots *and* primitive steps: each slot's handoff time is
@@ -639,13 +638,11 @@ class SyntheticVecEnv:
         self._masks = [np.broadcast_to(self._adm[a], (self.n_envs, n)) for a in range(n)]  # sliced per call
         self._gpow = cfg.gamma ** np.arange(cfg.tau_max + 1)
         self._h_alias = None if self.inst.handoff is None else alias_tables(self.inst.handoff)
-        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
         """Fresh episodes everywhere."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         b = self.n_envs
         self._active = np.zeros(b, dtype=np.int64)
         self._s = self._rng.integers(self.n_latent, size=b)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from handoffq.core.env import EnvError, VecLocalStep, VecTransition
+from handoffq.core.env import EnvError, SeededRng, VecLocalStep, VecTransition
 from handoffq.envs.llm_math.dynamics import (
     INTERFACES,
     Latent,
@@ -44,7 +44,7 @@ def observation_rows(st: Latent, idx: np.ndarray, interface: str, cap: int) -> n
     return np.stack(cols, axis=1).astype(np.int64)
 
 
-class SimVecEnv:
+class SimVecEnv(SeededRng):
     """``n_envs`` simulated episodes stepped together.
 
     Args:
@@ -86,13 +86,11 @@ class SimVecEnv:
         self.calls = 0
         self.episodes = 0
         self.truncated_episodes = 0
-        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     def reset(self, seed: int | None = None) -> None:
         """Fresh episodes in every slot."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         self.st = initial(self.n_envs)
         self.q = self._rng.integers(len(self.hidden), size=self.n_envs)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from handoffq.core.env import EnvError, LocalStep, Transition, check_successor
+from handoffq.core.env import EnvError, LocalStep, SeededRng, Transition, check_successor
 from handoffq.envs.llm_math.ais import (
     OBS_NVEC,
     AnswerState,
@@ -64,7 +64,7 @@ class EpisodeLog:
     final: str | None = None
 
 
-class LLMMathEnv:
+class LLMMathEnv(SeededRng):
     """Four role agents solving multiple-choice questions through an LLM backend.
 
     Args:
@@ -112,14 +112,12 @@ class LLMMathEnv:
         self.samples_per_prompt = int(samples_per_prompt)
         self.extract_stats = ExtractStats()
         self._visits: dict[str, int] = {}
-        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     # ----------------------------------------------------------------- episode
     def reset(self, seed: int | None = None) -> None:
         """New episode on a uniformly drawn question."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        self._seed_rng(seed)
         self.reset_to(self.questions[int(self._rng.integers(len(self.questions)))])
 
     def reset_to(self, question: Question) -> None:
