@@ -34,6 +34,12 @@ def test_is_a_handoff_agent_and_scalar_forms_work() -> None:
     assert np.array_equal(other.Q, ag.Q) and other.decisions == ag.decisions
     with pytest.raises(RuntimeError, match="no pending"):
         ag.receive(HandoffMessage(0.0, 1, 0.0), key="nope")
+    with pytest.raises(ValueError, match="successor 9 is not one of its candidates"):
+        ag.value((1, 0), [1, 9])
+    with pytest.raises(ValueError, match="state of agent 0 loaded into agent 4"):
+        ReplayICQAgent(4, (2, 2), (1, 2, 3), 1.0).load_state_dict(ag.state_dict())
+    with pytest.raises(ValueError, match="no candidate successors"):
+        ReplayICQAgent(0, (2, 2), (), 1.0)
 
 
 def test_greedy_rollout_through_episode_loop_matches_exact_value() -> None:
