@@ -61,5 +61,7 @@ def test_every_runner_reaches_icq_exact_fixed_point(runtime: str, request: pytes
         return max(float(np.abs(np.where(a, g - e, 0.0)).max()) for g, e, a in zip(got, exact, adm))
 
     assert err(untrained) > 1.0  # the check below can fail
-    team, _ = _train(runtime, env, 20_000, request)
-    assert err(team) < 0.25, runtime  # stochastic-approximation noise at 20k updates is ~0.1 (scale ~4)
+    # 60k updates: the stochastic-approximation noise (0.11-0.29 at 20k, depending on the order
+    # in which a runner delivers replies, e.g. Ray's asynchronous one) is well inside the bound
+    team, _ = _train(runtime, env, 60_000, request)
+    assert err(team) < 0.25, (runtime, err(team))
