@@ -22,11 +22,13 @@ from handoffq.theory.mixing import behaviour_chain, stationary, uniform_behaviou
 SMALL = SyntheticConfig.dense(n_agents=3, n_interface=3, gamma=0.8)  # the original (dense) instance family
 
 
-def _train(runtime: str, env: Any, budget: int, request: pytest.FixtureRequest) -> tuple[list[Any], list[Any]]:
+def _train(
+    runtime: str, env: Any, budget: int, request: pytest.FixtureRequest, power: float = 0.6
+) -> tuple[list[Any], list[Any]]:
     if runtime == "ray":
         pytest.importorskip("ray")
         request.getfixturevalue("ray_local")
-    team = make_team(env, seed=0, exploration=Exploration(epsilon=1.0), schedule=StepSize("visits", 1.0, power=0.6))
+    team = make_team(env, seed=0, exploration=Exploration(epsilon=1.0), schedule=StepSize("visits", 1.0, power=power))
     audit: list[Any] = []
     kwargs = {"n_envs": 8} if runtime == "batched" else {}
     runner = make_runner(runtime, env, team, seed=0, auditor=lambda s, d, p: audit.append(p), **kwargs)
@@ -61,7 +63,8 @@ def test_every_runner_reaches_icq_exact_fixed_point(runtime: str, request: pytes
         return max(float(np.abs(np.where(a, g - e, 0.0)).max()) for g, e, a in zip(got, exact, adm))
 
     assert err(untrained) > 1.0  # the check below can fail
-    # 60k updates: the stochastic-approximation noise (0.11-0.29 at 20k, depending on the order
-    # in which a runner delivers replies, e.g. Ray's asynchronous one) is well inside the bound
-    team, _ = _train(runtime, env, 60_000, request)
+    # step sizes visits**-0.8: the stochastic-approximation noise at 20k updates is 0.09-0.15
+    # whatever order a runner delivers replies in (Ray's is asynchronous); with visits**-0.6 it
+    # was 0.11-0.29, and Ray's run-to-run spread crossed the bound on a loaded machine
+    team, _ = _train(runtime, env, 20_000, request, power=0.8)
     assert err(team) < 0.25, (runtime, err(team))
