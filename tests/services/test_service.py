@@ -39,9 +39,8 @@ def _snapshot_of(service: Any) -> Any:
     return pickle.dumps((node, sorted(service.pending), dict(service.counters), sorted(service.inbox), size))
 
 
-@pytest.fixture
-def one_agent(local: Any, tmp_path: Path, node_factory: Any) -> Any:
-    """Agent 'math' on loopback whose successors (judge, review) are one fake peer."""
+def _start_one_agent(local: Any, tmp_path: Path, node_factory: Any) -> tuple[Any, Any, Any, Any]:
+    """Agent 'math' on loopback whose successors (judge, review) are one fake peer; also its options."""
     net = Net(["math", "judge", "review"])
     peer = FakePeer()
     local.serve_app("fake", peer.app(), net.socks["judge"])
@@ -49,7 +48,13 @@ def one_agent(local: Any, tmp_path: Path, node_factory: Any) -> Any:
     opts.peers["review"] = net.url["judge"]
     opts.accept_from.append("client")
     service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
-    return net, peer, service
+    return net, peer, service, opts
+
+
+@pytest.fixture
+def one_agent(local: Any, tmp_path: Path, node_factory: Any) -> Any:
+    """Agent 'math' on loopback whose successors (judge, review) are one fake peer."""
+    return _start_one_agent(local, tmp_path, node_factory)[:3]
 
 
 def _submit(net: Net, to: str, task: str, artifact: Any, key: bytes | None = None, hop: int = 0) -> httpx.Response:
@@ -280,13 +285,7 @@ def test_a_journal_that_applies_a_reply_twice_is_counted_and_applied_once(
         local: Any, tmp_path: Path, node_factory: Any) -> None:
     from handoffq.services.journal import Journal
 
-    net = Net(["math", "judge", "review"])
-    peer = FakePeer()
-    local.serve_app("fake", peer.app(), net.socks["judge"])
-    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.0)
-    opts.peers["review"] = net.url["judge"]
-    opts.accept_from.append("client")
-    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    net, peer, service, opts = _start_one_agent(local, tmp_path, node_factory)
     fwd = _decision(net, peer, service)
     body = encode(_reply(fwd["to"], "math", "t1", fwd["handoff"], v=0.5, tau=1, r=1.0))
     assert _post(net.url["math"], "/v1/reply", body, sign(net.key(fwd["to"], "math"), body)).status_code == 200
