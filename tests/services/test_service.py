@@ -39,12 +39,14 @@ def _snapshot_of(service: Any) -> Any:
     return pickle.dumps((node, sorted(service.pending), dict(service.counters), sorted(service.inbox), size))
 
 
-def _start_one_agent(local: Any, tmp_path: Path, node_factory: Any) -> tuple[Any, Any, Any, Any]:
+def _start_one_agent(
+    local: Any, tmp_path: Path, node_factory: Any, epsilon: float = 0.0
+) -> tuple[Any, Any, Any, Any]:
     """Agent 'math' on loopback whose successors (judge, review) are one fake peer; also its options."""
     net = Net(["math", "judge", "review"])
     peer = FakePeer()
     local.serve_app("fake", peer.app(), net.socks["judge"])
-    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.0)
+    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=epsilon)
     opts.peers["review"] = net.url["judge"]
     opts.accept_from.append("client")
     service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
@@ -477,13 +479,7 @@ def test_a_handoff_id_belongs_to_its_first_sender(local: Any, tmp_path: Path, no
 
 def test_a_failed_journal_write_stops_the_service_and_a_restart_recovers(
         local: Any, tmp_path: Path, node_factory: Any, caplog: Any) -> None:
-    net = Net(["math", "judge", "review"])
-    peer = FakePeer()
-    local.serve_app("fake", peer.app(), net.socks["judge"])
-    opts = demo_options(net, tmp_path, "math", forward="http", epsilon=0.5)
-    opts.peers["review"] = net.url["judge"]
-    opts.accept_from.append("client")
-    service = local.start(opts, net.socks["math"], keys=net.ring("math"), node_factory=node_factory)
+    net, peer, service, opts = _start_one_agent(local, tmp_path, node_factory, epsilon=0.5)
     for i in range(3):
         assert _submit(net, "math", f"f{i}", demo.new_task(i)).status_code == 202
     wait_for(lambda: service.counters["processed"] == 3 and not service.outbox, what="3 handoffs")
