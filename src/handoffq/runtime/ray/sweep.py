@@ -3,7 +3,8 @@
 Each cell runs as one Ray task (one CPU), at most ``workers`` at a time; results come back
 as they finish, so ``run_sweep`` appends each to its store at once and a stopped sweep
 loses only the cells that were running. Stopping the consumer (an exception, Ctrl-C, or just
-closing the iterator) cancels the cells still queued or running.
+closing the iterator) cancels the cells still queued or running and returns once they have
+stopped.
 
 ``ray.init`` settings come from the user: ``RAY_ADDRESS`` (or ``address``) names an existing
 cluster; otherwise a local Ray is started (``ray_init`` keyword arguments).
@@ -69,5 +70,14 @@ def run_cells_ray(
             submit()
             yield key, cell, result
     finally:
-        for ref in running:
-            ray.cancel(ref, force=True)
+        _cancel_and_wait(list(running))
+
+
+def _cancel_and_wait(refs: list[Any], timeout_s: float = 60.0) -> None:
+    """Cancel ``refs`` and wait until their workers have stopped (cancellation is
+    asynchronous: without the wait, a cell of a stopped sweep could still be running, and
+    writing, while the caller starts the sweep again)."""
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
