@@ -30,7 +30,7 @@ from typing import Any
 from handoffq.baselines.q_routing_family import QRoutingTeam
 from handoffq.core.packets import PacketTeam
 from handoffq.envs.packet_network import LoadConfig, PacketNetwork
-from handoffq.envs.routing import RoutingConfig, RoutingEnv, boyan_littman_6x6, hop_distances, make_graph
+from handoffq.envs.routing import FAMILIES, RoutingConfig, RoutingEnv, boyan_littman_6x6, hop_distances, make_graph
 from handoffq.experiments.routing.config import RoutingExperimentConfig
 from handoffq.experiments.routing.metrics import stays_full_from
 from handoffq.experiments.routing.static import slots_for, static_accuracy, static_team
@@ -86,6 +86,25 @@ def network_speed(name: str, team: PacketTeam, obs_kind: str, seed: int, steps: 
             "hops_per_cpu_s": hops / max(cpu, 1e-9), "messages": res.messages}
 
 
+def _check_args(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[list[str], list[int]]:
+    """The families and sizes asked for; a one-line error naming the option otherwise."""
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    bad = [f for f in families if f not in FAMILIES]
+    if bad or not families:
+        got = bad[0] if bad else args.families
+        ap.error(f"--families: unknown family {got!r} (expected some of {', '.join(FAMILIES)})")
+    try:
+        sizes = [int(x) for x in args.sizes.split(",")]
+    except ValueError:
+        ap.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
+    if any(n < 2 for n in sizes):
+        ap.error(f"--sizes: every size must be at least 2, got {args.sizes!r}")
+    for opt in ("check", "stay", "budget"):
+        if getattr(args, opt) < 1:
+            ap.error(f"--{opt}: must be at least 1, got {getattr(args, opt)}")
+    return families, sizes
+
+
 def main() -> None:
     """Run the benchmark, print a table, optionally write JSON."""
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -99,6 +118,7 @@ def main() -> None:
     ap.add_argument("--sim-steps", type=int, default=2000, help="steps of each network-speed run (0: skip)")
     ap.add_argument("--json", default=None, help="write the results to this JSON file")
     args = ap.parse_args()
+    families, sizes = _check_args(ap, args)
     out: dict[str, Any] = {
         "seed": args.seed, "simulated": True, "args": vars(args), "handoffs_to_full_accuracy": {}, "static": [],
         "curves": {}, "network": [],
@@ -118,8 +138,8 @@ def main() -> None:
             print(f"network BL36 load 2, {name}: {r['steps_per_s']:,.0f} steps/s, {r['hops_per_s']:,.0f} hops/s",
                   flush=True)
             save()
-    for family in args.families.split(","):
-        for n in (int(x) for x in args.sizes.split(",")):
+    for family in families:
+        for n in sizes:
             curve: list[dict[str, Any]] = []
             out["curves"][f"{family}@{n}"] = curve
             r = handoffs_to_full_accuracy(family, n, args.seed, args, lambda rec, c=curve: (c.append(rec), save()))
