@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from typing import Any
 
+GATE = threading.Event()
 
-def slow(artifact: Any) -> Any:
-    """A work that takes 50 ms."""
-    time.sleep(0.05)
+
+def gated(artifact: Any) -> Any:
+    """A work that waits until the test opens ``GATE`` (at most 30 s)."""
+    GATE.wait(30)
     return artifact

@@ -103,14 +103,17 @@ def test_an_old_message_is_given_up_by_its_creation_time_across_restarts():
 def test_a_failing_peer_gets_only_its_probe_slots():
     in_flight = {"b": 0, "c": 0}
     peak = {"b": 0, "c": 0}
+    b_answered: set[str] = set()  # b's handoffs whose first attempt has been answered
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        peer = json.loads(request.content)["to"]
+        body = json.loads(request.content)
+        peer = body["to"]
         in_flight[peer] += 1
         peak[peer] = max(peak[peer], in_flight[peer])
         await asyncio.sleep(0.01)
         in_flight[peer] -= 1
         if peer == "b":
+            b_answered.add(body["handoff"])
             return httpx.Response(503, json={"status": "rejected", "reason": "busy"})
         return httpx.Response(200, json={"status": "applied"})
 
@@ -121,7 +124,8 @@ def test_a_failing_peer_gets_only_its_probe_slots():
         to_b = [OutMessage(f"reply:t#{i}", "reply", "b", "http://b", {**MSG.fields, "handoff": f"t#{i}"})
                 for i in range(20)]
         dead = asyncio.gather(*(sender.deliver(m) for m in to_b))
-        await asyncio.sleep(0.1)  # b has failed by now: its retries go through 2 probe slots
+        while len(b_answered) < len(to_b):  # b has failed: its retries go through 2 probe slots
+            await asyncio.sleep(0.005)
         peak["b"] = 0
         ok = await asyncio.gather(*(sender.deliver(OutMessage(f"reply:u#{i}", "reply", "c", "http://c",
                                                               {**MSG.fields, "handoff": f"u#{i}"}))
@@ -130,5 +134,5 @@ def test_a_failing_peer_gets_only_its_probe_slots():
         await dead
         return sender
 
-    sender = asyncio.run(run())
+    sender = asyncio.run(asyncio.wait_for(run(), 60))
     assert peak["b"] <= 2 and peak["c"] >= 4 and sender.gave_up == 20

@@ -81,9 +81,13 @@ def run_sweep(
             if advance is not None:
                 advance(1)
     elif workers > 1 and len(todo) > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver, not fork: forking a process whose threads (Ray's, a server's) hold locks
+        # can deadlock the child; cells are module-level functions, importable by name
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futs = {pool.submit(fn, c): (k, c) for k, c in todo}
             for fut in as_completed(futs):
                 k, c = futs[fut]
