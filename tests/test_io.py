@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from handoffq.io import atomic_write, read_csv, read_json, write_csv, write_json
+from handoffq.io import atomic_write, read_csv, read_json, remove_stale_temps, write_csv, write_json
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -27,6 +27,19 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
         atomic_write(target, half)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["state.bin"]
+
+
+def test_temporaries_of_a_killed_write_are_removed_by_the_owner(tmp_path: Path) -> None:
+    target = tmp_path / "agent_0.ckpt"
+    target.write_bytes(b"whole")
+    left = [tmp_path / ".agent_0.ckpt.k1llqd.tmp", tmp_path / ".agent_0.ckpt.x.tmp"]
+    for p in left:
+        p.write_bytes(b"half")  # as a SIGKILL mid-write leaves it
+    other = tmp_path / ".agent_1.ckpt.abc.tmp"  # another file's: not ours to remove
+    other.write_bytes(b"half")
+    assert remove_stale_temps(target) == sorted(left)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".agent_1.ckpt.abc.tmp", "agent_0.ckpt"])
+    assert target.read_bytes() == b"whole" and remove_stale_temps(target) == []
 
 
 def test_result_files_round_trip(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ CSV, and the durable :func:`atomic_write` that checkpoints, router files and sna
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import math
 import os
@@ -14,7 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "read_csv", "read_json", "to_jsonable", "write_csv", "write_json"]
+__all__ = ["atomic_write", "read_csv", "read_json", "remove_stale_temps", "to_jsonable", "write_csv", "write_json"]
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -32,6 +33,16 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove the temporary files a killed :func:`atomic_write` of ``path`` left behind; return
+    them. Only the file's owner may call this, when no write of ``path`` can be under way (a
+    process restoring its own checkpoint)."""
+    stale = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")) if path.parent.is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from handoffq.core.errors import HandoffqError
-from handoffq.io import atomic_write
+from handoffq.io import atomic_write, remove_stale_temps
 
 __all__ = [
     "FORMAT_VERSION",
@@ -114,9 +114,11 @@ def check_shape(agent: Any, record: dict[str, Any], path: Path) -> None:
 def load_agent(agent: Any, path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Load ``agent``'s own checkpoint from ``path`` if it exists; return its ``meta`` (or None).
 
-    Raises :class:`CheckpointError` if the file belongs to another agent.
+    Raises :class:`CheckpointError` if the file belongs to another agent. Temporary files of a
+    save cut short by a kill are removed (the agent owns its checkpoint: nothing else writes it).
     """
     path = Path(path)
+    remove_stale_temps(path)
     if not path.exists():
         return None
     record = read_agent_state(path)

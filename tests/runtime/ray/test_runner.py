@@ -103,7 +103,7 @@ def _kill_later(ray: Any, actor: Any, delay: float) -> threading.Thread:
 def test_killed_agent_actor_restarts_from_its_checkpoint(ray_local: Any, tmp_path: Any) -> None:
     env = SyntheticICSMDP(CFG, seed=0)
     team = make_team(env, seed=1, exploration=EXPLORE)
-    runner = make_runner("ray", env, team, seed=1, checkpoint_dir=tmp_path, chunk=BUDGET // 10)
+    runner = make_runner("ray", env, team, seed=1, checkpoint_dir=tmp_path, chunk=BUDGET // 10, num_env_actors=1)
     pid_before = runner.agent_info()[0]["pid"]
     done = [0]
     killers: list[threading.Thread] = []
