@@ -39,7 +39,7 @@ def remove_stale_temps(path: Path) -> list[Path]:
     """Remove the temporary files a killed :func:`atomic_write` of ``path`` left behind; return
     them. Only the file's owner may call this, when no write of ``path`` can be under way (a
     process restoring its own checkpoint)."""
-    stale = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")) if path.parent.is_dir() else []
+    stale = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return stale

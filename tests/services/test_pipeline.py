@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Net, demo_options, wait_for
+from conftest import Net, demo_options
 from handoffq.router import END, Router
 from handoffq.services import demo
 from handoffq.services.client import TaskClient
@@ -83,8 +83,7 @@ def test_services_learn_the_routers_routing_in_the_same_budget(
                 while judge.counters["tasks_finished"] < target or not quiet():
                     await asyncio.sleep(0.002)
 
-    local.call(submit(range(BUDGET), "train"), timeout=180)
-    wait_for(quiet, what="quiescence")
+    local.call(submit(range(BUDGET), "train"), timeout=180)  # returns quiet: see submit
     updates = sum(s.counters["updates"] for s in services)
     assert updates == sum(s.counters["decisions"] for s in services) >= 2 * BUDGET
     local.call(submit(range(3), "frozen"))
